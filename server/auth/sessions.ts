@@ -1,0 +1,99 @@
+// Server-side sessions. The cookie holds an opaque random token; the database
+// holds its hash, the user, the CSRF token and the two expiries (idle and absolute).
+import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { sessions, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
+import { newToken, tokenHash } from './tokens.ts';
+
+export interface SessionUser {
+  id: string;
+  username: string;
+  fullName: string;
+  role: Role;
+  locale: Locale;
+  mustChangePassword: boolean;
+  /** The clinics this user works at: the scope of every query they make. */
+  clinicIds: string[];
+}
+
+export interface CurrentSession {
+  idHash: string;
+  csrfToken: string;
+  user: SessionUser;
+}
+
+export interface SessionPolicy {
+  idleMinutes: number;
+  absoluteMinutes: number;
+}
+
+/** Only touch last_seen_at this often: a page view should not always be a write. */
+const TOUCH_EVERY_MS = 60_000;
+
+export async function createSession(db: Db, userId: string, now: Date, policy: SessionPolicy): Promise<{ token: string; csrfToken: string }> {
+  const token = newToken();
+  const csrfToken = newToken();
+  await db.insert(sessions).values({
+    idHash: tokenHash(token),
+    userId,
+    csrfToken,
+    createdAt: now,
+    lastSeenAt: now,
+    expiresAt: new Date(now.getTime() + policy.absoluteMinutes * 60_000),
+  });
+  return { token, csrfToken };
+}
+
+/** The live session for a cookie value, or null (unknown, revoked, idle too long, past its end, account disabled). */
+export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy): Promise<CurrentSession | null> {
+  const idHash = tokenHash(token);
+  const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
+  const [row] = await db
+    .select({
+      csrfToken: sessions.csrfToken,
+      lastSeenAt: sessions.lastSeenAt,
+      id: users.id,
+      username: users.username,
+      fullName: users.fullName,
+      role: users.role,
+      locale: users.locale,
+      mustChangePassword: users.mustChangePassword,
+      clinicIds: sql<string[] | null>`(select array_agg(${userClinics.clinicId}::text) from ${userClinics} where ${userClinics.userId} = ${users.id})`,
+    })
+    .from(sessions)
+    .innerJoin(users, eq(users.id, sessions.userId))
+    .where(
+      and(
+        eq(sessions.idHash, idHash),
+        isNull(sessions.revokedAt),
+        sql`${sessions.expiresAt} > ${now}`,
+        sql`${sessions.lastSeenAt} > ${idleSince}`,
+        eq(users.active, true),
+      ),
+    );
+  if (!row) return null;
+  if (now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+    await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
+  }
+  const { csrfToken, lastSeenAt: _seen, clinicIds, ...user } = row;
+  return { idHash, csrfToken, user: { ...user, clinicIds: parseTextArray(clinicIds) } };
+}
+
+/** postgres.js parses text[] into an array; PGlite may too, or hand back the literal. */
+function parseTextArray(v: string[] | string | null): string[] {
+  if (v === null) return [];
+  if (Array.isArray(v)) return v;
+  return v.replace(/^\{|\}$/g, '').split(',').filter(Boolean);
+}
+
+export async function revokeSession(db: Db, idHash: string, now: Date): Promise<void> {
+  await db.update(sessions).set({ revokedAt: now }).where(and(eq(sessions.idHash, idHash), isNull(sessions.revokedAt)));
+}
+
+/** Ends every session of a user, but the one given (a password change keeps the current one). */
+export async function revokeUserSessions(db: Db, userId: string, now: Date, exceptIdHash?: string): Promise<void> {
+  await db
+    .update(sessions)
+    .set({ revokedAt: now })
+    .where(and(eq(sessions.userId, userId), isNull(sessions.revokedAt), exceptIdHash ? ne(sessions.idHash, exceptIdHash) : undefined));
+}

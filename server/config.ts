@@ -1,0 +1,80 @@
+// The only reader of process.env. Every variable is validated at start-up and
+// all problems are reported together, so an operator fixes them in one go.
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+
+const minutes = (def: number, min: number, max: number) =>
+  z.coerce.number().int().min(min).max(max).default(def);
+
+const EnvSchema = z.object({
+  NODE_ENV: z.enum(['development', 'production', 'test']).default('development'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().min(1).default('0.0.0.0'),
+  /** postgres://… to use a PostgreSQL server; unset means the embedded PGlite. */
+  DATABASE_URL: z
+    .string()
+    .regex(/^postgres(ql)?:\/\//, 'must start with postgres:// or postgresql://')
+    .optional(),
+  /** Folder of the embedded database (PGlite). */
+  DATA_DIR: z.string().min(1).default('./data'),
+  SEED_DEMO: bool.default(true),
+  DEMO_PASSWORD: z.string().min(8, 'at least 8 characters').max(128).default('methadone-demo'),
+  /** Idle expiry of a session: a counter shift has pauses, not hours of silence. */
+  SESSION_IDLE_MINUTES: minutes(30, 1, 24 * 60),
+  /** Absolute expiry: a counter shift is about 8 hours; 12 covers a long day. */
+  SESSION_ABSOLUTE_MINUTES: minutes(12 * 60, 5, 7 * 24 * 60),
+  /** Failures (per account or per address) before logins are refused for a while. */
+  LOGIN_MAX_FAILURES: z.coerce.number().int().min(3).max(50).default(5),
+  LOGIN_LOCK_MINUTES: minutes(15, 1, 24 * 60),
+  /**
+   * Secure cookies (`__Host-` prefix). `auto` turns them on for requests that
+   * arrive over HTTPS (directly, or via X-Forwarded-Proto when TRUST_PROXY).
+   */
+  COOKIE_SECURE: z.enum(['auto', 'true', 'false']).default('auto'),
+  TRUST_PROXY: bool.default(false),
+  DEFAULT_TIME_ZONE: z
+    .string()
+    .default('Asia/Ho_Chi_Minh')
+    .refine(isTimeZone, 'not a known IANA time zone'),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+});
+
+export type Config = z.infer<typeof EnvSchema>;
+
+export function isTimeZone(tz: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en', { timeZone: tz });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses an environment (process.env by default); throws one ConfigError listing every bad variable. */
+export function loadConfig(env: Record<string, string | undefined> = process.env): Config {
+  // Empty strings mean "unset", as in most .env conventions.
+  const cleaned = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== undefined && v !== ''));
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((i) => {
+    const name = i.path.join('.');
+    const value = cleaned[name];
+    const shown = name.includes('PASSWORD') || name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(value)})`;
+    return `${name}: ${i.message}${shown}`;
+  });
+  throw new ConfigError(problems);
+}
+
+/** Configuration for tests: defaults with the given overrides. */
+export function testConfig(overrides: Partial<Record<keyof Config, string>> = {}): Config {
+  return loadConfig({ NODE_ENV: 'test', LOG_LEVEL: 'silent', SEED_DEMO: 'false', ...overrides });
+}

@@ -1,0 +1,73 @@
+// Start-up: configuration, database (with its lock and migrations), reference
+// data, the demo on first start, the HTTP listener, and a clean shutdown.
+import { serve } from '@hono/node-server';
+import { DataDirLockedError } from '../db/datadir-lock.ts';
+import { DatabaseUnavailableError, isUnavailable, openDatabase, targetFromConfig } from '../db/client.ts';
+import { ensureAdminUnits } from '../db/reference-data.ts';
+import { seedDemo } from '../db/seed.ts';
+import { createApp } from './app.ts';
+import { systemClock } from './clock.ts';
+import { ConfigError, loadConfig, type Config } from './config.ts';
+import { createLogger } from './log.ts';
+
+function fail(message: string): never {
+  process.stderr.write(`\nMethadone Point could not start:\n${message}\n\n`);
+  process.exit(1);
+}
+
+async function main(): Promise<void> {
+  let config: Config;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) fail(e.message);
+    throw e;
+  }
+  const logger = createLogger(config.LOG_LEVEL);
+  const target = targetFromConfig(config);
+  const where = target.kind === 'pglite' ? `embedded database in ${target.dataDir}` : 'PostgreSQL server (DATABASE_URL)';
+
+  let database;
+  try {
+    database = await openDatabase(target);
+    await ensureAdminUnits(database.db);
+  } catch (e) {
+    if (e instanceof DataDirLockedError) fail(e.message);
+    if (e instanceof DatabaseUnavailableError || isUnavailable(e)) {
+      fail(`The database cannot be reached (${where}): ${(e as Error).message}\nCheck DATABASE_URL and that the PostgreSQL server is running.`);
+    }
+    fail(`The database could not be opened (${where}): ${(e as Error).message}`);
+  }
+
+  if (config.SEED_DEMO && (await seedDemo(database.db, config.DEMO_PASSWORD, systemClock.now()))) {
+    logger.warn('demo_seeded', {
+      users: 'admin, nurse, doctor, counsellor, manager',
+      reminder: config.DEMO_PASSWORD === 'methadone-demo' ? 'demo accounts use the default password: change them or set DEMO_PASSWORD' : 'demo accounts use DEMO_PASSWORD: change them before real use',
+    });
+  }
+
+  const app = createApp({ db: database.db, clock: systemClock, config, logger });
+  const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
+    const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
+    logger.info('listening', { url: `http://${host}:${info.port}`, database: database.kind });
+    // The one line a person reads at start-up.
+    process.stdout.write(`Methadone Point is running at http://${host}:${info.port} (${where})\n`);
+  });
+  server.on('error', (e) => fail(`The HTTP listener failed: ${(e as Error).message}`));
+
+  let closing = false;
+  const shutdown = async (signal: string) => {
+    if (closing) return;
+    closing = true;
+    logger.info('shutting_down', { signal });
+    server.close();
+    await database.close();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void shutdown('SIGINT'));
+  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  // A dropped PostgreSQL connection must not end the process: requests answer 503 until it is back.
+  process.on('unhandledRejection', (e) => logger.error('unhandled_rejection', { name: (e as Error)?.name ?? 'unknown', code: (e as { code?: string })?.code ?? null }));
+}
+
+void main();

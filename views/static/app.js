@@ -1,0 +1,31 @@
+// The only script of ours: no application logic, just two conveniences that
+// the CSP allows (no inline handlers anywhere).
+(function () {
+  'use strict';
+  document.addEventListener('submit', function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement)) return;
+    var question = form.getAttribute('data-confirm');
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      return;
+    }
+    // A write button disables itself while its request is in flight; the
+    // server still guarantees the write happens once.
+    if (form.method.toLowerCase() === 'post') {
+      setTimeout(function () {
+        form.querySelectorAll('button[type=submit], button:not([type])').forEach(function (b) {
+          b.disabled = true;
+          b.setAttribute('aria-busy', 'true');
+        });
+      }, 0);
+    }
+  });
+  // Back/forward cache could show a page with disabled buttons: re-enable them.
+  window.addEventListener('pageshow', function () {
+    document.querySelectorAll('button[aria-busy=true]').forEach(function (b) {
+      b.disabled = false;
+      b.removeAttribute('aria-busy');
+    });
+  });
+})();
