@@ -1,6 +1,6 @@
 // Server-side sessions. The cookie holds an opaque random token; the database
 // holds its hash, the user, the CSRF token and the two expiries (idle and absolute).
-import { and, eq, isNull, ne, sql } from 'drizzle-orm';
+import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { sessions, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
 import { newToken, tokenHash } from './tokens.ts';
@@ -66,8 +66,8 @@ export async function loadSession(db: Db, token: string, now: Date, policy: Sess
       and(
         eq(sessions.idHash, idHash),
         isNull(sessions.revokedAt),
-        sql`${sessions.expiresAt} > ${now}`,
-        sql`${sessions.lastSeenAt} > ${idleSince}`,
+        gt(sessions.expiresAt, now),
+        gt(sessions.lastSeenAt, idleSince),
         eq(users.active, true),
       ),
     );
