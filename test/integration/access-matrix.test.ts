@@ -23,7 +23,7 @@ describeEachDatabase('access matrix', (get) => {
     const { app } = makeTestApp(db);
     const clinic = await makeClinic(db);
     const target = await makeUser(db, 'nurse', [clinic.id]);
-    const users = Object.fromEntries(await Promise.all(ROLES.map(async (r) => [r, await makeUser(db, r, [clinic.id])] as const))) as Record<Role, { id: string }>;
+    const users = Object.fromEntries(await Promise.all(ROLES.map(async (r) => [r, await makeUser(db, r, [clinic.id])] as const))) as unknown as Record<Role, { id: string }>;
     const params: Record<string, string> = { clinicId: clinic.id, userId: target.id, file: 'app.css' };
     const failures: string[] = [];
 

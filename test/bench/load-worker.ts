@@ -1,0 +1,86 @@
+// The load generator, run in a worker thread so that it does not share the
+// server's event loop: `connections` loops, each sending one GET at a time
+// over its own keep-alive socket, first for the warm-up (not recorded) and
+// then for the measured window. Every loop stops by itself: at the deadline,
+// or at the request cap; a request that hangs is abandoned after timeoutMs.
+import http from 'node:http';
+import { performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import type { LoadJob, LoadReply, PhaseResult } from './load.ts';
+
+const job = workerData as LoadJob;
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections, maxFreeSockets: job.connections });
+
+type Outcome = { ok: true } | { ok: false; kind: string };
+
+function once(): Promise<Outcome> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const settle = (o: Outcome) => {
+      if (!settled) {
+        settled = true;
+        resolve(o);
+      }
+    };
+    const req = http.request({ agent, host: job.host, port: job.port, path: job.path, method: 'GET', headers: job.headers }, (res) => {
+      const status = res.statusCode ?? 0;
+      // The whole body is read: the latency is to the last byte.
+      res.on('data', () => {});
+      res.on('end', () => settle(status === 200 ? { ok: true } : { ok: false, kind: `status ${status}` }));
+      res.on('error', (e: NodeJS.ErrnoException) => settle({ ok: false, kind: e.code ?? e.name }));
+      res.on('aborted', () => settle({ ok: false, kind: 'aborted' }));
+    });
+    req.setTimeout(job.timeoutMs, () => req.destroy(Object.assign(new Error('request timeout'), { code: 'TIMEOUT' })));
+    req.on('error', (e: NodeJS.ErrnoException) => settle({ ok: false, kind: e.code ?? e.name }));
+    req.end();
+  });
+}
+
+async function phase(durationMs: number, record: boolean): Promise<PhaseResult> {
+  let latencies = new Float64Array(record ? 65_536 : 0);
+  let completed = 0;
+  let issued = 0;
+  let errors = 0;
+  const errorKinds: Record<string, number> = {};
+  const start = performance.now();
+  const deadline = start + durationMs;
+
+  const loop = async () => {
+    while (issued < job.maxRequests && performance.now() < deadline) {
+      issued++;
+      const t0 = performance.now();
+      const outcome = await once();
+      const ms = performance.now() - t0;
+      if (!outcome.ok) {
+        errors++;
+        errorKinds[outcome.kind] = (errorKinds[outcome.kind] ?? 0) + 1;
+      }
+      if (record) {
+        if (completed === latencies.length) {
+          const grown = new Float64Array(latencies.length * 2);
+          grown.set(latencies);
+          latencies = grown;
+        }
+        latencies[completed] = ms;
+      }
+      completed++;
+    }
+  };
+  await Promise.all(Array.from({ length: job.connections }, loop));
+  const elapsedMs = performance.now() - start;
+  return {
+    completed,
+    errors,
+    errorKinds,
+    elapsedMs,
+    capped: issued >= job.maxRequests,
+    latencies: record ? latencies.slice(0, completed) : new Float64Array(0),
+  };
+}
+
+const warmup = await phase(job.warmupMs, false);
+const measured = await phase(job.durationMs, true);
+agent.destroy();
+const reply: LoadReply = { warmup, measured };
+parentPort!.postMessage(reply, [measured.latencies.buffer as ArrayBuffer]);

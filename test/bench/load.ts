@@ -1,0 +1,146 @@
+// Serves an app over real HTTP on 127.0.0.1 (an ephemeral port), checks one
+// request answers as expected, then drives it from a worker thread
+// (load-worker.ts) with keep-alive connections and turns the latencies into
+// figures.
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { Worker } from 'node:worker_threads';
+import { serve } from '@hono/node-server';
+import { percentile, round, type BenchResult } from './report.ts';
+
+/** Sent to the worker. */
+export interface LoadJob {
+  host: string;
+  port: number;
+  path: string;
+  headers: Record<string, string>;
+  connections: number;
+  warmupMs: number;
+  durationMs: number;
+  /** Per phase: a loop also stops after this many requests. */
+  maxRequests: number;
+  timeoutMs: number;
+}
+
+export interface PhaseResult {
+  completed: number;
+  errors: number;
+  errorKinds: Record<string, number>;
+  elapsedMs: number;
+  capped: boolean;
+  /** Per request, in ms (empty for the warm-up). */
+  latencies: Float64Array;
+}
+
+/** Sent back by the worker. */
+export interface LoadReply {
+  warmup: PhaseResult;
+  measured: PhaseResult;
+}
+
+export interface LoadSettings {
+  connections: number;
+  warmupSeconds: number;
+  seconds: number;
+  log: (line: string) => void;
+}
+
+export interface HttpTarget {
+  /** The app's fetch handler (`app.fetch` of a Hono app). */
+  fetch: (request: Request) => Response | Promise<Response>;
+  path: string;
+  headers?: Record<string, string>;
+  /** A string the body of a correct answer contains, checked once before the load. */
+  expectBody?: string;
+}
+
+const MAX_REQUESTS_PER_PHASE = 5_000_000;
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** Serves `target`, checks it, loads it for warm-up + seconds, and returns the figures. */
+export async function measureHttp(name: string, settings: LoadSettings, target: HttpTarget): Promise<BenchResult> {
+  const { server, port } = await listen(target.fetch);
+  try {
+    await preflight(port, target);
+    const reply = await runWorker({
+      host: '127.0.0.1',
+      port,
+      path: target.path,
+      headers: target.headers ?? {},
+      connections: settings.connections,
+      warmupMs: settings.warmupSeconds * 1000,
+      durationMs: settings.seconds * 1000,
+      maxRequests: MAX_REQUESTS_PER_PHASE,
+      timeoutMs: REQUEST_TIMEOUT_MS,
+    });
+    const m = reply.measured;
+    if (m.capped) settings.log(`${name}: stopped at the cap of ${MAX_REQUESTS_PER_PHASE} requests`);
+    const sorted = m.latencies.sort();
+    const errors = reply.warmup.errors + m.errors;
+    const errorKinds: Record<string, number> = { ...reply.warmup.errorKinds };
+    for (const [k, n] of Object.entries(m.errorKinds)) errorKinds[k] = (errorKinds[k] ?? 0) + n;
+    return {
+      bench: name,
+      requests: m.completed,
+      per_s: Math.round(m.completed / (m.elapsedMs / 1000)),
+      ...(sorted.length > 0 ? { p50_ms: round(percentile(sorted, 0.5), 2), p99_ms: round(percentile(sorted, 0.99), 2) } : {}),
+      ...(errors > 0 ? { errors, errorKinds } : {}),
+    };
+  } finally {
+    await close(server);
+  }
+}
+
+function listen(fetch: HttpTarget['fetch']): Promise<{ server: Server; port: number }> {
+  return new Promise((resolve, reject) => {
+    const server = serve({ fetch, hostname: '127.0.0.1', port: 0 }, (info: AddressInfo) => resolve({ server: server as Server, port: info.port }));
+    server.once('error', reject);
+  });
+}
+
+function close(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** One request before the load: a wrong answer (a redirect to /login, a 500) stops the measure early and clearly. */
+async function preflight(port: number, target: HttpTarget): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}${target.path}`, { headers: target.headers ?? {}, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  const body = await res.text();
+  if (res.status !== 200) {
+    const where = res.headers.get('location');
+    throw new Error(`GET ${target.path} answered ${res.status}${where ? ` (Location: ${where})` : ''} before the load`);
+  }
+  if (target.expectBody !== undefined && !body.includes(target.expectBody)) {
+    throw new Error(`GET ${target.path} answered 200 but without ${JSON.stringify(target.expectBody)}`);
+  }
+}
+
+// Node 20 does not apply `--import tsx` to worker threads: the worker starts
+// as a small script that loads the TypeScript file through tsx's API.
+const WORKER_URL = new URL('./load-worker.ts', import.meta.url).href;
+const TSX_API_URL = import.meta.resolve('tsx/esm/api');
+
+function runWorker(job: LoadJob): Promise<LoadReply> {
+  const boot = `import(${JSON.stringify(TSX_API_URL)}).then(({ tsImport }) => tsImport(${JSON.stringify(WORKER_URL)}, ${JSON.stringify(import.meta.url)}));`;
+  const worker = new Worker(boot, { eval: true, workerData: job });
+  // Every loop in the worker ends by its deadline plus one request timeout; this is the backstop.
+  const limitMs = job.warmupMs + job.durationMs + 2 * job.timeoutMs + 30_000;
+  return new Promise<LoadReply>((resolve, reject) => {
+    let done = false;
+    const settle = (outcome: { reply: LoadReply } | { error: Error }) => {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      void worker.terminate();
+      if ('reply' in outcome) resolve(outcome.reply);
+      else reject(outcome.error);
+    };
+    const timer = setTimeout(() => settle({ error: new Error(`the load worker did not finish within ${Math.round(limitMs / 1000)} s`) }), limitMs);
+    worker.once('message', (reply: LoadReply) => settle({ reply }));
+    worker.once('error', (error) => settle({ error }));
+    worker.once('exit', (code) => settle({ error: new Error(`the load worker exited (code ${code}) without a result`) }));
+  });
+}

@@ -1,0 +1,145 @@
+// `npm run bench`: runs the registered measures one after the other and prints
+// a table, then one JSON line per measure to compare runs.
+//
+//   BENCH_DATABASE_URL  postgres://… of a server: a fresh database is created on
+//                       it for the run and dropped at the end. Unset: PGlite in memory.
+//   BENCH_SECONDS       measured seconds per measure (default 10), after ~1 s of warm-up.
+//   BENCH_ONLY          comma-separated measure names (default: all). A measure's
+//                       ratio baseline runs too.
+//
+// Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
+import { barePage } from './bare-page.ts';
+import { openBenchDatabase, type OpenedBenchDatabase } from './database.ts';
+import { homePage } from './home-page.ts';
+import type { BenchContext, Measure } from './measure.ts';
+import { jsonLine, round, table, type BenchResult } from './report.ts';
+
+/** Every measure, in the order they run. Later issues add theirs here. */
+const MEASURES: Measure[] = [barePage, homePage];
+
+const CONNECTIONS = 20;
+const WARMUP_SECONDS = 1;
+
+const log = (line: string) => process.stderr.write(`[bench] ${line}\n`);
+
+function fail(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
+  process.exit(2);
+}
+
+function readSeconds(raw: string | undefined): number {
+  if (raw === undefined || raw === '') return 10;
+  const s = Number(raw);
+  if (!Number.isFinite(s) || s <= 0 || s > 600) fail(`BENCH_SECONDS must be a number of seconds in (0, 600], got ${JSON.stringify(raw)}`);
+  return s;
+}
+
+/** The measures to run: the ones asked for, plus their ratio baselines, in registry order. */
+function select(raw: string | undefined): Measure[] {
+  const byName = new Map(MEASURES.map((m) => [m.name, m]));
+  const asked = (raw ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  if (asked.length === 0) return MEASURES;
+  const unknown = asked.filter((n) => !byName.has(n));
+  if (unknown.length > 0) fail(`unknown measure(s) in BENCH_ONLY: ${unknown.join(', ')} (known: ${MEASURES.map((m) => m.name).join(', ')})`);
+  const wanted = new Set<string>();
+  const add = (name: string) => {
+    if (wanted.has(name)) return;
+    wanted.add(name);
+    const base = byName.get(name)?.ratioTo;
+    if (base) {
+      if (!asked.includes(base)) log(`${base} runs too: it is the ratio baseline of ${name}`);
+      add(base);
+    }
+  };
+  asked.forEach(add);
+  return MEASURES.filter((m) => wanted.has(m.name));
+}
+
+function checkRegistry(): void {
+  const names = new Set<string>();
+  for (const m of MEASURES) {
+    if (names.has(m.name)) throw new Error(`measure ${m.name} is registered twice`);
+    if (m.ratioTo && !names.has(m.ratioTo)) throw new Error(`measure ${m.name}: its baseline ${m.ratioTo} must be registered before it`);
+    names.add(m.name);
+  }
+}
+
+async function main(): Promise<number> {
+  checkRegistry();
+  const seconds = readSeconds(process.env.BENCH_SECONDS);
+  const selected = select(process.env.BENCH_ONLY);
+  const serverUrl = process.env.BENCH_DATABASE_URL || undefined;
+  if (serverUrl && !/^postgres(ql)?:\/\//.test(serverUrl)) fail('BENCH_DATABASE_URL must start with postgres:// or postgresql://');
+
+  // The database is opened by the first measure that asks for it, and closed (dropped) whatever happens.
+  const shared: { opening: Promise<OpenedBenchDatabase> | null } = { opening: null };
+  const closeDatabase = async () => {
+    const p = shared.opening;
+    shared.opening = null;
+    if (p) await p.then((d) => d.close(), () => {});
+  };
+  let interrupted = false;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (interrupted) return;
+    interrupted = true;
+    log(`${signal}: cleaning up`);
+    const force = setTimeout(() => process.exit(130), 15_000);
+    force.unref();
+    void closeDatabase().finally(() => process.exit(130));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const ctx: BenchContext = {
+    connections: CONNECTIONS,
+    warmupSeconds: WARMUP_SECONDS,
+    seconds,
+    log,
+    database: () => {
+      if (interrupted) return Promise.reject(new Error('interrupted'));
+      if (!shared.opening) {
+        log(serverUrl ? 'creating a PostgreSQL database on BENCH_DATABASE_URL and seeding the demo' : 'opening PGlite in memory and seeding the demo');
+        shared.opening = openBenchDatabase(serverUrl);
+      }
+      return shared.opening;
+    },
+  };
+
+  const results: BenchResult[] = [];
+  let databaseLabel: string | null = null;
+  try {
+    for (const measure of selected) {
+      log(`${measure.name}: ${WARMUP_SECONDS} s warm-up + ${seconds} s, ${CONNECTIONS} connections`);
+      try {
+        results.push(...(await measure.run(ctx)));
+      } catch (e) {
+        log(`${measure.name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+        results.push({ bench: measure.name, failed: e instanceof Error ? e.message : String(e) });
+      }
+      if (interrupted) return 130;
+    }
+    if (shared.opening) databaseLabel = (await shared.opening.catch(() => null))?.label ?? null;
+  } finally {
+    await closeDatabase();
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+
+  for (const r of results) {
+    const base = selected.find((m) => m.name === r.bench)?.ratioTo;
+    const baseline = base ? results.find((b) => b.bench === base) : undefined;
+    if (r.per_s !== undefined && baseline?.per_s) r.ratio = round(r.per_s / baseline.per_s, 3);
+  }
+
+  const heading = `Methadone Point benchmarks: ${databaseLabel ?? 'no database'}, ${CONNECTIONS} connections, ${seconds} s each after ${WARMUP_SECONDS} s warm-up, node ${process.version}`;
+  process.stdout.write(`\n${heading}\n\n${table(results)}\n\n${results.map(jsonLine).join('\n')}\n`);
+
+  const bad = results.filter((r) => r.failed !== undefined || (r.errors ?? 0) > 0);
+  if (bad.length > 0) log(`not clean: ${bad.map((r) => r.bench).join(', ')}`);
+  return bad.length > 0 ? 1 : 0;
+}
+
+const code = await main();
+process.exitCode = code;
+// Everything is closed by now; should a stray handle keep the process alive, do not hang.
+setTimeout(() => process.exit(code), 5_000).unref();
