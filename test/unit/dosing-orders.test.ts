@@ -1,7 +1,7 @@
 // Order rules of clinical-rules.md by tables of cases; each names its rule id.
 import { describe, expect, it } from 'vitest';
 import { addDays, daysBetween, isDay } from '../../server/dosing/days.ts';
-import { checkGuestAuthorisation, checkOrder, checkRepresentativeSupply, orderInForce, resolve, takeHomeEligibility, type OrderDraft, type PriorOrder } from '../../server/dosing/orders.ts';
+import { checkGuestAuthorisation, checkOrder, checkRepresentativeSupply, orderInForce, resolve, takeHomeEligibility, type OrderDraft, type PriorOrder, type TakeHomeFacts } from '../../server/dosing/orders.ts';
 import { DEFAULT_PARAMS, inconsistencies, type RuleParams } from '../../server/dosing/parameters.ts';
 import { mgIn, volumeFor } from '../../server/dosing/volume.ts';
 
@@ -72,7 +72,7 @@ describe('order rules', () => {
   });
 
   const withTakeHome = { ...P, take_home_enabled: 1 };
-  const eligible = { daysInTreatment: 200, attendancePercent: 97, daysSincePositiveTest: null, checklistComplete: true };
+  const eligible: TakeHomeFacts = { daysInTreatment: 200, attendancePercent: 97, daysSincePositiveTest: null, checklistComplete: true };
   it.each<[string, Partial<OrderDraft>, typeof eligible, string[]]>([
     ['R14 eligible patient, 3 days', { takeHomeDays: 3 }, eligible, []],
     ['R14 more than the maximum of consecutive days', { takeHomeDays: 5 }, eligible, ['R14:take_home_too_many_days:refuse']],
