@@ -3,6 +3,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PGlite } from '@electric-sql/pglite';
+import { pg_trgm } from '@electric-sql/pglite/contrib/pg_trgm';
 import type { PgDatabase, PgQueryResultHKT } from 'drizzle-orm/pg-core';
 import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
@@ -35,7 +36,9 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
   if (target.kind === 'pglite') {
     const release = target.dataDir ? acquireDataDirLock(target.dataDir) : () => {};
     try {
-      const client = target.dataDir ? await PGlite.create(target.dataDir) : await PGlite.create();
+      // pg_trgm: indexed search of names without diacritics (also on the PostgreSQL server).
+      const options = { extensions: { pg_trgm } };
+      const client = target.dataDir ? await PGlite.create(target.dataDir, options) : await PGlite.create(options);
       const db = drizzlePglite(client, { schema });
       if (migrate) await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
       return {

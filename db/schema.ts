@@ -8,15 +8,19 @@ import {
   bigserial,
   boolean,
   check,
+  customType,
+  date,
   index,
   integer,
   jsonb,
+  numeric,
   pgTable,
   primaryKey,
   text,
   timestamp,
   uniqueIndex,
   uuid,
+  type AnyPgColumn,
 } from 'drizzle-orm/pg-core';
 
 export const ROLES = ['admin', 'doctor', 'nurse', 'counsellor', 'manager'] as const;
@@ -27,6 +31,9 @@ export type Locale = (typeof LOCALES)[number];
 
 export const CLINIC_KINDS = ['facility', 'satellite'] as const;
 export type ClinicKind = (typeof CLINIC_KINDS)[number];
+
+/** Binary data (photos). */
+const bytea = customType<{ data: Uint8Array; driverData: Uint8Array }>({ dataType: () => 'bytea' });
 
 const createdAt = () => timestamp('created_at', { withTimezone: true }).notNull().defaultNow();
 const inList = (column: string, values: readonly string[]) =>
@@ -67,7 +74,7 @@ export const clinics = pgTable(
     code: text('code').notNull(),
     name: text('name').notNull(),
     kind: text('kind').$type<ClinicKind>().notNull(),
-    parentId: uuid('parent_id').references((): any => clinics.id),
+    parentId: uuid('parent_id').references((): AnyPgColumn => clinics.id),
     provinceCode: integer('province_code')
       .notNull()
       .references(() => provinces.code),
@@ -77,6 +84,8 @@ export const clinics = pgTable(
     address: text('address').notNull().default(''),
     timeZone: text('time_zone').notNull().default('Asia/Ho_Chi_Minh'),
     active: boolean('active').notNull().default(true),
+    /** The rule set this clinic follows; null: the programme's default set. */
+    ruleSetId: uuid('rule_set_id').references((): AnyPgColumn => ruleSets.id),
     createdAt: createdAt(),
   },
   (t) => [
@@ -214,4 +223,236 @@ export const auditLog = pgTable(
     index('audit_log_clinic_idx').on(t.clinicId, t.at),
     index('audit_log_entity_idx').on(t.entityType, t.entityId),
   ],
+);
+
+// ---------------------------------------------------------------------------
+// Rule sets: the parameters of shared/design/clinical-rules.md as data. A
+// version takes effect from a date and is never rewritten, so a decision can
+// always be explained with the parameters in force on its day.
+
+export const ruleSets = pgTable('rule_sets', {
+  id: uuid('id').primaryKey().defaultRandom(),
+  name: text('name').notNull(),
+  description: text('description').notNull().default(''),
+  createdAt: createdAt(),
+});
+
+export const ruleSetVersions = pgTable(
+  'rule_set_versions',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    ruleSetId: uuid('rule_set_id')
+      .notNull()
+      .references(() => ruleSets.id),
+    effectiveFrom: date('effective_from', { mode: 'string' }).notNull(),
+    /** { key: { value, source, confirmed } } for every parameter. */
+    parameters: jsonb('parameters').$type<Record<string, { value: number; source: string; confirmed: boolean }>>().notNull(),
+    /** Who approved it (a name and office, as on the approving document). */
+    approvedBy: text('approved_by').notNull().default(''),
+    note: text('note').notNull().default(''),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('rule_set_versions_set_idx').on(t.ruleSetId, t.effectiveFrom)],
+);
+
+export const SEXES = ['male', 'female', 'other'] as const;
+export type Sex = (typeof SEXES)[number];
+export const HIV_STATUSES = ['unknown', 'negative', 'positive'] as const;
+export type HivStatus = (typeof HIV_STATUSES)[number];
+
+/** The next patient number per clinic: codes are never reused, even after a rollback elsewhere. */
+export const clinicCounters = pgTable('clinic_counters', {
+  clinicId: uuid('clinic_id')
+    .primaryKey()
+    .references(() => clinics.id),
+  nextPatientNumber: integer('next_patient_number').notNull().default(1),
+});
+
+export const patients = pgTable(
+  'patients',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    /** The programme's patient code printed on the card: clinic code + '-' + 5-digit number. */
+    code: text('code').notNull(),
+    homeClinicId: uuid('home_clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    fullName: text('full_name').notNull(),
+    /** fold(fullName): lower case, no diacritics, for search. */
+    searchName: text('search_name').notNull(),
+    birthDate: date('birth_date', { mode: 'string' }).notNull(),
+    sex: text('sex').$type<Sex>().notNull(),
+    /** CCCD, 12 digits; unique when given. */
+    nationalId: text('national_id'),
+    phone: text('phone').notNull().default(''),
+    phone2: text('phone2').notNull().default(''),
+    /** Digits of both phones, for search. */
+    phoneDigits: text('phone_digits').notNull().default(''),
+    street: text('street').notNull().default(''),
+    provinceCode: integer('province_code').references(() => provinces.code),
+    communeCode: integer('commune_code').references(() => communes.code),
+    /** A former district or province from older papers, kept as written. */
+    formerAddress: text('former_address').notNull().default(''),
+    nextOfKinName: text('next_of_kin_name').notNull().default(''),
+    nextOfKinPhone: text('next_of_kin_phone').notNull().default(''),
+    counsellorId: uuid('counsellor_id').references(() => users.id),
+    hivStatus: text('hiv_status').$type<HivStatus>().notNull().default('unknown'),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('patients_code_uq').on(t.code),
+    uniqueIndex('patients_national_id_uq').on(t.nationalId).where(sql`national_id is not null`),
+    index('patients_home_clinic_idx').on(t.homeClinicId),
+    index('patients_search_name_trgm').using('gin', sql`${t.searchName} gin_trgm_ops`),
+    index('patients_phone_trgm').using('gin', sql`${t.phoneDigits} gin_trgm_ops`),
+    index('patients_birth_idx').on(t.searchName, t.birthDate),
+    check('patients_sex_ck', inList('sex', SEXES)),
+    check('patients_hiv_ck', inList('hiv_status', HIV_STATUSES)),
+    check('patients_national_id_ck', sql`national_id is null or national_id ~ '^[0-9]{12}$'`),
+  ],
+);
+
+/** Photos are kept as history: the newest is the one shown. */
+export const patientPhotos = pgTable(
+  'patient_photos',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    jpeg: bytea('jpeg').notNull(),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('patient_photos_patient_idx').on(t.patientId, t.createdAt)],
+);
+
+export const EPISODE_KINDS = ['first', 're_enrolment', 'transfer_in'] as const;
+export type EpisodeKind = (typeof EPISODE_KINDS)[number];
+export const END_REASONS = ['completed_taper', 'dropped_out', 'transferred_out', 'incarcerated', 'hospitalised', 'deceased', 'withdrew', 'discharged_violations'] as const;
+export type EndReason = (typeof END_REASONS)[number];
+
+/** A treatment episode: from enrolment to its end. Re-enrolment is a new episode. */
+export const episodes = pgTable(
+  'episodes',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    kind: text('kind').$type<EpisodeKind>().notNull(),
+    startDate: date('start_date', { mode: 'string' }).notNull(),
+    referralSource: text('referral_source').notNull().default(''),
+    /** The episode this one continues (a transfer in). */
+    transferredFromId: uuid('transferred_from_id'),
+    endDate: date('end_date', { mode: 'string' }),
+    endReason: text('end_reason').$type<EndReason>(),
+    endNote: text('end_note').notNull().default(''),
+    endedBy: uuid('ended_by').references(() => users.id),
+    createdBy: uuid('created_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('episodes_patient_idx').on(t.patientId, t.startDate),
+    index('episodes_clinic_idx').on(t.clinicId, t.startDate),
+    // At most one open episode per patient, across every clinic.
+    uniqueIndex('episodes_one_open_uq').on(t.patientId).where(sql`end_date is null`),
+    check('episodes_kind_ck', inList('kind', EPISODE_KINDS)),
+    check('episodes_end_ck', sql`(end_date is null) = (end_reason is null) and (end_date is null or end_date >= start_date)`),
+  ],
+);
+
+/** R16: a home clinic's doctor lets a host clinic dose the patient on some days. */
+export const guestAuthorisations = pgTable(
+  'guest_authorisations',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    episodeId: uuid('episode_id')
+      .notNull()
+      .references(() => episodes.id),
+    hostClinicId: uuid('host_clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    fromDate: date('from_date', { mode: 'string' }).notNull(),
+    toDate: date('to_date', { mode: 'string' }).notNull(),
+    reason: text('reason').notNull().default(''),
+    authorisedBy: uuid('authorised_by')
+      .notNull()
+      .references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('guest_auth_host_idx').on(t.hostClinicId, t.fromDate, t.toDate), index('guest_auth_patient_idx').on(t.patientId)],
+);
+
+export const PHASES = ['induction', 'titration', 'maintenance', 'taper'] as const;
+
+/**
+ * A doctor's dose order. Never edited: a change is a new row (with its reason)
+ * that takes over from its start date; the order in force on a day is the
+ * latest-starting (then latest-written) order covering it.
+ */
+export const doseOrders = pgTable(
+  'dose_orders',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    episodeId: uuid('episode_id')
+      .notNull()
+      .references(() => episodes.id),
+    phase: text('phase').$type<(typeof PHASES)[number]>().notNull(),
+    startDate: date('start_date', { mode: 'string' }).notNull(),
+    endDate: date('end_date', { mode: 'string' }).notNull(),
+    dailyMg: numeric('daily_mg', { precision: 6, scale: 1, mode: 'number' }).notNull(),
+    splitFirstMg: numeric('split_first_mg', { precision: 6, scale: 1, mode: 'number' }),
+    splitSecondMg: numeric('split_second_mg', { precision: 6, scale: 1, mode: 'number' }),
+    takeHomeDays: integer('take_home_days').notNull().default(0),
+    /** Why this order (a change of dose or phase, an override). */
+    reason: text('reason').notNull().default(''),
+    /** The rule findings passed (warnings, overrides) with their rule ids. */
+    findings: jsonb('findings').$type<{ rule: string; code: string; severity: string }[]>().notNull().default([]),
+    ruleSetVersionId: uuid('rule_set_version_id').references(() => ruleSetVersions.id),
+    prescribedBy: uuid('prescribed_by')
+      .notNull()
+      .references(() => users.id),
+    /** R7: the second doctor who confirmed a high dose. */
+    confirmedBy: uuid('confirmed_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('dose_orders_episode_idx').on(t.episodeId, t.startDate),
+    index('dose_orders_patient_idx').on(t.patientId, t.startDate),
+    check('dose_orders_phase_ck', inList('phase', PHASES)),
+    check('dose_orders_range_ck', sql`end_date >= start_date and daily_mg > 0`),
+    check('dose_orders_split_ck', sql`(split_first_mg is null) = (split_second_mg is null)`),
+  ],
+);
+
+/** Urine drug tests: results per substance. Append-only. */
+export const urineTests = pgTable(
+  'urine_tests',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    testDate: date('test_date', { mode: 'string' }).notNull(),
+    /** { substance: 'positive' | 'negative' } */
+    results: jsonb('results').$type<Record<string, 'positive' | 'negative'>>().notNull(),
+    recordedBy: uuid('recorded_by').references(() => users.id),
+    createdAt: createdAt(),
+  },
+  (t) => [index('urine_tests_patient_idx').on(t.patientId, t.testDate)],
 );

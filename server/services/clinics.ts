@@ -90,6 +90,7 @@ export async function listClinics(db: Db, scope: string[] | null): Promise<Clini
       address: clinics.address,
       timeZone: clinics.timeZone,
       active: clinics.active,
+      ruleSetId: clinics.ruleSetId,
       createdAt: clinics.createdAt,
       provinceName: provinces.name,
       communeName: communes.name,
