@@ -40,3 +40,11 @@ export function isUniqueViolation(e: unknown, constraint?: string): boolean {
   }
   return false;
 }
+
+/** A clinical rule refused the act: the findings carry rule ids and values for the message. */
+export class Refused extends Error {
+  readonly kind = 'refused';
+  constructor(readonly findings: readonly { rule: string; code: string; values: Record<string, number | string> }[]) {
+    super(`refused by ${findings.map((f) => f.rule).join(', ')}`);
+  }
+}

@@ -1,5 +1,6 @@
 import type { Child } from 'hono/jsx';
-import type { Messages, TextKey } from './i18n/index.ts';
+import type { ViewContext } from './context.ts';
+import type { MessageKey, Messages, TextKey } from './i18n/index.ts';
 
 export type Errors = Record<string, TextKey>;
 
@@ -30,7 +31,15 @@ export function describedBy(id: string, error: TextKey | undefined, hint?: boole
   return { 'aria-describedby': ids || undefined, 'aria-invalid': error ? 'true' : undefined };
 }
 
+/** The summary above a form; `_` holds an error of the whole form (not of one field). */
 export function FormErrors({ errors, t }: { errors: Errors; t: Messages }) {
+  if (errors._) {
+    return (
+      <p class="form-errors" role="alert">
+        {t[errors._]}
+      </p>
+    );
+  }
   return Object.keys(errors).length ? (
     <p class="form-errors" role="alert">
       {t.form_has_errors}
@@ -41,3 +50,35 @@ export function FormErrors({ errors, t }: { errors: Errors; t: Messages }) {
 export function Csrf({ token }: { token: string }) {
   return <input type="hidden" name="_csrf" value={token} />;
 }
+
+export interface FindingView {
+  rule: string;
+  code: string;
+  values: Record<string, number | string>;
+}
+
+/** A finding's message from the catalogue (`rule_<code>`), with its values. */
+export function findingMessage(ctx: ViewContext, f: FindingView): string {
+  const m = ctx.t[`rule_${f.code}` as MessageKey] as unknown;
+  if (typeof m === 'function') return (m as (p: Record<string, number | string>) => string)(f.values);
+  return typeof m === 'string' ? m : f.code;
+}
+
+export function Findings({ ctx, findings, title }: { ctx: ViewContext; findings: FindingView[]; title: string }) {
+  if (findings.length === 0) return null;
+  return (
+    <section class="card warn" role="alert">
+      <p>
+        <strong>{title}</strong>
+      </p>
+      <ul class="findings">
+        {findings.map((f) => (
+          <li>
+            <span class="badge">{f.rule}</span> {findingMessage(ctx, f)}
+          </li>
+        ))}
+      </ul>
+    </section>
+  );
+}
+

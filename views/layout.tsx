@@ -21,7 +21,7 @@ const HTMX_CONFIG = JSON.stringify({
   ],
 });
 
-export function Layout(props: { ctx: ViewContext; title: string; children: Child; bare?: boolean }) {
+export function Layout(props: { ctx: ViewContext; title: string; children: Child; scripts?: string[] }) {
   const { ctx, title } = props;
   const { t } = ctx;
   return (
@@ -34,6 +34,9 @@ export function Layout(props: { ctx: ViewContext; title: string; children: Child
         <link rel="stylesheet" href={`/static/app.css?v=${ctx.staticVersion}`} />
         <script src={`/static/htmx.min.js?v=${ctx.staticVersion}`} defer></script>
         <script src={`/static/app.js?v=${ctx.staticVersion}`} defer></script>
+        {(props.scripts ?? []).map((name) => (
+          <script src={`/static/${name}?v=${ctx.staticVersion}`} defer></script>
+        ))}
       </head>
       <body hx-headers={JSON.stringify({ 'X-CSRF-Token': ctx.csrfToken })}>
         <a class="skip" href="#main">

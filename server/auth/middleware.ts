@@ -63,11 +63,14 @@ export const sessionLoader: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
 };
 
-/** The registered path of the handler that will answer (not a middleware's). */
+/**
+ * The registered route of the handler that will answer: the first matched
+ * non-middleware route (handlers answer; they never pass on), so
+ * '/patients/import' is judged as itself, not as '/patients/:patientId'.
+ */
 export function handlerRoute(c: Ctx): string | null {
-  const routes = matchedRoutes(c).filter((r) => r.method !== 'ALL');
-  const last = routes[routes.length - 1];
-  return last ? `${last.method} ${last.path}` : null;
+  const first = matchedRoutes(c).find((r) => r.method !== 'ALL');
+  return first ? `${first.method} ${first.path}` : null;
 }
 
 /** Deny by default: the route must be in ROUTE_ACCESS, and the role must hold its action. */

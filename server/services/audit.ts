@@ -21,6 +21,18 @@ export const AUDIT_ACTIONS = [
   'user_change_password',
   'user_set_locale',
   'demo_seed',
+  'rule_set_change',
+  'patient_create',
+  'patient_update',
+  'patient_view',
+  'patient_photo',
+  'patient_import',
+  'episode_enrol',
+  'episode_end',
+  'episode_transfer',
+  'guest_authorise',
+  'order_prescribe',
+  'urine_test_record',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
