@@ -30,6 +30,8 @@ export function Layout(props: { ctx: ViewContext; title: string; children: Child
         <meta charset="utf-8" />
         <meta name="viewport" content="width=device-width, initial-scale=1" />
         <meta name="htmx-config" content={HTMX_CONFIG} />
+        {/* No favicon request (and no 404 in the console) until the project has an icon. */}
+        <link rel="icon" href="data:," />
         <title>{`${title} · ${t.app_name}`}</title>
         <link rel="stylesheet" href={`/static/app.css?v=${ctx.staticVersion}`} />
         <script src={`/static/htmx.min.js?v=${ctx.staticVersion}`} defer></script>

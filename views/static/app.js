@@ -1,4 +1,4 @@
-// The only script of ours: no application logic, just two conveniences that
+// Our page script: no application logic, just small conveniences that
 // the CSP allows (no inline handlers anywhere).
 (function () {
   'use strict';
@@ -20,6 +20,13 @@
         });
       }, 0);
     }
+  });
+  // A button marked data-print prints the page (the treatment card).
+  document.addEventListener('click', function (event) {
+    var target = event.target;
+    if (!(target instanceof Element) || !target.closest('[data-print]')) return;
+    event.preventDefault();
+    window.print();
   });
   // Back/forward cache could show a page with disabled buttons: re-enable them.
   window.addEventListener('pageshow', function () {
