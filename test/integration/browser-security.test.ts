@@ -62,7 +62,7 @@ describeEachDatabase('browser security', (get) => {
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval/);
     expect(csp).toContain("frame-ancestors 'none'");
     expect(h.get('x-content-type-options')).toBe('nosniff');
-    expect(h.get('referrer-policy')).toBe('no-referrer');
+    expect(h.get('referrer-policy')).toBe('same-origin');
     expect(h.get('cache-control')).toBe('no-store');
     // No inline script, no inline handlers, no hx-on, and htmx locked down.
     expect(html).not.toMatch(/<script(?![^>]*\ssrc=)[^>]*>/);
