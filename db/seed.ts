@@ -1,10 +1,15 @@
 // Demo data: one methadone facility with one satellite dispensing point, and
 // one account per role. Only ever written into an empty database.
-import { count } from 'drizzle-orm';
+import { count, eq } from 'drizzle-orm';
+import { serviceDay } from '../server/clock.ts';
 import { hashPassword } from '../server/auth/password.ts';
 import { audit } from '../server/services/audit.ts';
 import type { Db } from './client.ts';
 import { clinics, userClinics, users, type Role } from './schema.ts';
+import { seedPatients } from './synthetic.ts';
+
+/** Synthetic patients in the demo. */
+export const DEMO_PATIENTS = 40;
 
 export const DEMO_USERS: { username: Role; fullName: string; clinics: ('facility' | 'satellite')[] }[] = [
   { username: 'admin', fullName: 'Quản trị Hệ thống', clinics: ['facility', 'satellite'] },
@@ -20,7 +25,7 @@ export async function seedDemo(db: Db, password: string, now: Date): Promise<boo
   if (Number(row?.n ?? 0) > 0) return false;
   // Hash first, outside the transaction: scrypt is deliberately slow.
   const hashes = await Promise.all(DEMO_USERS.map(() => hashPassword(password)));
-  await db.transaction(async (tx) => {
+  const seeded = await db.transaction(async (tx) => {
     const [facility] = await tx
       .insert(clinics)
       .values({ code: 'HP01', name: 'Cơ sở điều trị Methadone Ngô Quyền', kind: 'facility', provinceCode: 31, communeCode: 11329, address: '12 Lạch Tray', timeZone: 'Asia/Ho_Chi_Minh' })
@@ -38,6 +43,10 @@ export async function seedDemo(db: Db, password: string, now: Date): Promise<boo
       await tx.insert(userClinics).values(u.clinics.map((k) => ({ userId: created!.id, clinicId: byKind[k] })));
     }
     await audit(tx, { action: 'demo_seed', actorId: null, details: { clinics: [facility!.code, satellite!.code], users: DEMO_USERS.map((u) => u.username) }, at: now });
+    const [doctor] = await tx.select({ id: users.id }).from(users).where(eq(users.username, 'doctor'));
+    return { clinics: [facility!, satellite!], doctorId: doctor!.id };
   });
+  // A few dozen synthetic patients in treatment, so every page has something to show.
+  await seedPatients(db, { clinics: seeded.clinics, count: DEMO_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), prescriberId: seeded.doctorId, seed: 2026, communes: [{ code: 11329, provinceCode: 31 }, { code: 11383, provinceCode: 31 }] });
   return true;
 }

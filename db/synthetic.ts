@@ -1,0 +1,99 @@
+// Synthetic patients at any scale, for the demo and the benchmarks: realistic
+// Vietnamese names, birth dates, phones and addresses, an episode each, and an
+// order in force. Deterministic for a seed, written in batches.
+import { sql } from 'drizzle-orm';
+import type { Db } from './client.ts';
+import { fold } from './fold.ts';
+import { clinicCounters, doseOrders, episodes, patients } from './schema.ts';
+
+const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Huỳnh', 'Phan', 'Vũ', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý', 'Đinh', 'Trịnh', 'Đoàn', 'Lương'];
+const MIDDLE_M = ['Văn', 'Hữu', 'Đức', 'Quốc', 'Minh', 'Thành', 'Công', 'Xuân', 'Đình', 'Ngọc'];
+const MIDDLE_F = ['Thị', 'Ngọc', 'Thu', 'Thanh', 'Hồng', 'Minh'];
+const GIVEN_M = ['An', 'Bình', 'Cường', 'Dũng', 'Đạt', 'Hải', 'Hùng', 'Huy', 'Khánh', 'Long', 'Mạnh', 'Nam', 'Phong', 'Quang', 'Sơn', 'Tài', 'Thắng', 'Toàn', 'Trung', 'Tuấn', 'Việt', 'Vinh'];
+const GIVEN_F = ['Anh', 'Hà', 'Hạnh', 'Hoa', 'Hương', 'Lan', 'Linh', 'Mai', 'Nga', 'Ngọc', 'Phương', 'Thảo', 'Trang', 'Yến'];
+const STREETS = ['Lạch Tray', 'Cầu Đất', 'Tô Hiệu', 'Lê Lợi', 'Trần Phú', 'Hai Bà Trưng', 'Lý Thường Kiệt', 'Nguyễn Đức Cảnh'];
+
+/** A small deterministic generator (LCG), so a seed gives the same people every time. */
+export function rng(seed: number) {
+  let s = seed >>> 0;
+  const next = () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+  return { next, int: (lo: number, hi: number) => lo + Math.floor(next() * (hi - lo + 1)), pick: <T>(xs: readonly T[]): T => xs[Math.floor(next() * xs.length)]! };
+}
+
+export interface SyntheticOptions {
+  clinics: { id: string; code: string }[];
+  count: number;
+  /** The service day of "today" (YYYY-MM-DD). */
+  today: string;
+  prescriberId: string;
+  seed?: number;
+  communes?: { code: number; provinceCode: number }[];
+}
+
+const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
+
+/** Writes `count` patients spread over the clinics; returns how many were written. */
+export async function seedPatients(db: Db, o: SyntheticOptions): Promise<number> {
+  const r = rng(o.seed ?? 1);
+  const next = new Map<string, number>();
+  for (const c of o.clinics) {
+    const [row] = await db
+      .select({ n: sql<number>`coalesce(max(${clinicCounters.nextPatientNumber}), 0)` })
+      .from(clinicCounters)
+      .where(sql`${clinicCounters.clinicId} = ${c.id}`);
+    next.set(c.id, Number(row?.n ?? 0));
+  }
+  const BATCH = 1000;
+  for (let start = 0; start < o.count; start += BATCH) {
+    const size = Math.min(BATCH, o.count - start);
+    const people: (typeof patients.$inferInsert)[] = [];
+    for (let i = 0; i < size; i++) {
+      const clinic = o.clinics[(start + i) % o.clinics.length]!;
+      const n = next.get(clinic.id)! + 1;
+      next.set(clinic.id, n);
+      const female = r.next() < 0.06; // most people in MMT in Vietnam are men
+      const fullName = `${r.pick(FAMILY)} ${female ? r.pick(MIDDLE_F) : r.pick(MIDDLE_M)} ${female ? r.pick(GIVEN_F) : r.pick(GIVEN_M)}`;
+      const phone = `09${r.int(10_000_000, 99_999_999)}`;
+      const place = o.communes?.length ? r.pick(o.communes) : null;
+      people.push({
+        code: `${clinic.code}-${String(n).padStart(5, '0')}`,
+        homeClinicId: clinic.id,
+        fullName,
+        searchName: fold(fullName),
+        birthDate: `${r.int(1960, 2002)}-${String(r.int(1, 12)).padStart(2, '0')}-${String(r.int(1, 28)).padStart(2, '0')}`,
+        sex: female ? ('female' as const) : ('male' as const),
+        phone,
+        phoneDigits: phone,
+        street: `${r.int(1, 300)} ${r.pick(STREETS)}`,
+        provinceCode: place?.provinceCode ?? null,
+        communeCode: place?.code ?? null,
+      });
+    }
+    await db.transaction(async (tx) => {
+      const inserted = await tx.insert(patients).values(people).returning({ id: patients.id });
+      const eps = inserted.map((p, i) => ({ patientId: p.id, clinicId: people[i]!.homeClinicId, kind: 'first' as const, startDate: addDays(o.today, -r.int(7, 700)), referralSource: '' }));
+      const epRows = await tx.insert(episodes).values(eps).returning({ id: episodes.id, patientId: episodes.patientId, startDate: episodes.startDate });
+      await tx.insert(doseOrders).values(
+        epRows.map((e) => ({
+          patientId: e.patientId,
+          episodeId: e.id,
+          phase: 'maintenance' as const,
+          startDate: addDays(o.today, -r.int(0, 20)) < e.startDate ? e.startDate : addDays(o.today, -r.int(0, 20)),
+          endDate: addDays(o.today, r.int(5, 9)),
+          dailyMg: r.int(4, 14) * 10,
+          prescribedBy: o.prescriberId,
+        })),
+      );
+    });
+  }
+  for (const [clinicId, n] of next) {
+    await db
+      .insert(clinicCounters)
+      .values({ clinicId, nextPatientNumber: n })
+      .onConflictDoUpdate({ target: clinicCounters.clinicId, set: { nextPatientNumber: n } });
+  }
+  return o.count;
+}
