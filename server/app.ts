@@ -12,9 +12,13 @@ import { accessControl, csrfGuard, mustChangePassword, securityHeaders, sessionL
 import { Conflict, Forbidden, Invalid, NotFound } from './errors.ts';
 import { accountRoutes } from './routes/account.ts';
 import { adminClinicRoutes } from './routes/admin-clinics.ts';
+import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { adminStaffRoutes } from './routes/admin-staff.ts';
 import { authRoutes } from './routes/auth.ts';
 import { homeRoutes } from './routes/home.ts';
+import { patientImportRoutes } from './routes/patient-import.ts';
+import { patientRoutes } from './routes/patients.ts';
+import { patientCardRoutes } from './routes/patient-card.ts';
 import { loadStaticFiles, staticRoutes, type StaticFiles } from './routes/static.ts';
 import { render, viewContext, type AppDeps, type AppEnv, type Ctx } from './routes/support.ts';
 
@@ -58,6 +62,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', accountRoutes);
   app.route('/', adminClinicRoutes);
   app.route('/', adminStaffRoutes);
+  app.route('/', adminRuleRoutes);
+  app.route('/', patientImportRoutes);
+  app.route('/', patientCardRoutes);
+  app.route('/', patientRoutes);
 
   app.notFound((c) => errorResponse(c as Ctx, 404));
   app.onError((err, c) => {

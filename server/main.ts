@@ -9,6 +9,7 @@ import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
 import { createLogger } from './log.ts';
+import { ensureDefaultRuleSet } from './services/rule-sets.ts';
 
 function fail(message: string): never {
   process.stderr.write(`\nMethadone Point could not start:\n${message}\n\n`);
@@ -31,6 +32,7 @@ async function main(): Promise<void> {
   try {
     database = await openDatabase(target);
     await ensureAdminUnits(database.db);
+    await ensureDefaultRuleSet(database.db);
   } catch (e) {
     if (e instanceof DataDirLockedError) fail(e.message);
     if (e instanceof DatabaseUnavailableError || isUnavailable(e)) {

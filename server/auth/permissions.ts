@@ -10,6 +10,17 @@ export const ACTIONS = [
   'clinic.manage', // create and edit clinics (system-wide)
   'staff.manage', // create accounts, reset passwords, deactivate (system-wide)
   'audit.view', // the audit log (admin: all; manager: their clinics)
+  'place.lookup', // the commune picker
+  'patient.view', // patients of one's clinics: search, record, photo, card
+  'patient.edit', // register, edit, photo
+  'patient.import', // import a spreadsheet of patients
+  'patient.hiv', // see and set HIV status
+  'patient.national_id', // see and set the national ID number
+  'episode.manage', // enrol, end, re-enrol, transfer
+  'guest.authorise', // R16 guest dosing at another clinic
+  'order.prescribe', // dose orders
+  'urine.record', // urine drug test results
+  'rules.manage', // rule set parameters
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -22,6 +33,17 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'clinic.manage': ['admin'],
   'staff.manage': ['admin'],
   'audit.view': ['admin', 'manager'],
+  'place.lookup': ALL,
+  'patient.view': ['doctor', 'nurse', 'counsellor', 'manager'],
+  'patient.edit': ['doctor', 'nurse', 'counsellor'],
+  'patient.import': ['doctor', 'nurse', 'counsellor'],
+  'patient.hiv': ['doctor', 'counsellor'],
+  'patient.national_id': ['doctor', 'nurse', 'counsellor'],
+  'episode.manage': ['doctor', 'manager'],
+  'guest.authorise': ['doctor'],
+  'order.prescribe': ['doctor'],
+  'urine.record': ['doctor', 'nurse'],
+  'rules.manage': ['admin'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -50,7 +72,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /admin/clinics': 'clinic.manage',
   'GET /admin/clinics/:clinicId/edit': 'clinic.manage',
   'POST /admin/clinics/:clinicId': 'clinic.manage',
-  'GET /admin/communes': 'clinic.manage',
+  'GET /places/communes': 'place.lookup',
   'GET /admin/staff': 'staff.manage',
   'GET /admin/staff/new': 'staff.manage',
   'POST /admin/staff': 'staff.manage',
@@ -60,6 +82,26 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /admin/staff/:userId/deactivate': 'staff.manage',
   'POST /admin/staff/:userId/reactivate': 'staff.manage',
   'GET /audit': 'audit.view',
+  'GET /patients': 'patient.view',
+  'GET /patients/new': 'patient.edit',
+  'POST /patients': 'patient.edit',
+  'GET /patients/import': 'patient.import',
+  'POST /patients/import': 'patient.import',
+  'GET /patients/:patientId': 'patient.view',
+  'GET /patients/:patientId/edit': 'patient.edit',
+  'POST /patients/:patientId': 'patient.edit',
+  'GET /patients/:patientId/photo': 'patient.view',
+  'POST /patients/:patientId/photo': 'patient.edit',
+  'GET /patients/:patientId/card': 'patient.view',
+  'POST /patients/:patientId/episodes': 'episode.manage',
+  'POST /patients/:patientId/episodes/end': 'episode.manage',
+  'POST /patients/:patientId/transfer': 'episode.manage',
+  'POST /patients/:patientId/guests': 'guest.authorise',
+  'GET /patients/:patientId/orders/new': 'order.prescribe',
+  'POST /patients/:patientId/orders': 'order.prescribe',
+  'POST /patients/:patientId/urine-tests': 'urine.record',
+  'GET /admin/rules': 'rules.manage',
+  'POST /admin/rules': 'rules.manage',
 };
 
 /** Where each role lands after login. */

@@ -113,7 +113,7 @@ export const adminClinicRoutes = new Hono<AppEnv>()
       throw e;
     }
   })
-  .get('/admin/communes', async (c) => {
+  .get('/places/communes', async (c) => {
     const province = z.coerce.number().int().positive().safeParse(c.req.query('provinceCode'));
     const q = (c.req.query('q') ?? '').slice(0, 100);
     const communes = province.success ? await listCommunes(c.var.deps.db, province.data, q) : [];

@@ -90,8 +90,10 @@ export function scopeOf(c: Ctx): string[] | null {
 }
 
 const NAV: { href: string; label: TextKey; action: Parameters<typeof can>[1] }[] = [
+  { href: '/patients', label: 'nav_patients', action: 'patient.view' },
   { href: '/admin/clinics', label: 'nav_clinics', action: 'clinic.manage' },
   { href: '/admin/staff', label: 'nav_staff', action: 'staff.manage' },
+  { href: '/admin/rules', label: 'nav_rules', action: 'rules.manage' },
   { href: '/audit', label: 'nav_audit', action: 'audit.view' },
   { href: '/account/password', label: 'nav_account', action: 'account.self' },
 ];

@@ -52,19 +52,24 @@ async function checkReferences(db: Db, input: PatientInput, scope: string[] | nu
 }
 
 /**
- * The next code of a clinic, inside the caller's transaction. One counter row
- * per clinic, incremented under its row lock: concurrent registrations get
- * distinct numbers, and a number is never issued twice.
+ * The next `n` codes of a clinic, inside the caller's transaction. One counter
+ * row per clinic, moved forward by n under its row lock: concurrent
+ * registrations get distinct numbers, and a number is never issued twice.
  */
-export async function allocatePatientCode(tx: Db, clinicId: string): Promise<string> {
+export async function allocatePatientCodes(tx: Db, clinicId: string, n: number): Promise<string[]> {
   const [clinic] = await tx.select({ code: clinics.code }).from(clinics).where(eq(clinics.id, clinicId));
   if (!clinic) throw new Invalid({ homeClinicId: 'err_choose' });
   const [counter] = await tx
     .insert(clinicCounters)
-    .values({ clinicId, nextPatientNumber: 1 })
-    .onConflictDoUpdate({ target: clinicCounters.clinicId, set: { nextPatientNumber: sql`${clinicCounters.nextPatientNumber} + 1` } })
-    .returning({ n: clinicCounters.nextPatientNumber });
-  return patientCode(clinic.code, counter!.n);
+    .values({ clinicId, nextPatientNumber: n })
+    .onConflictDoUpdate({ target: clinicCounters.clinicId, set: { nextPatientNumber: sql`${clinicCounters.nextPatientNumber} + ${n}` } })
+    .returning({ last: clinicCounters.nextPatientNumber });
+  const last = counter!.last;
+  return Array.from({ length: n }, (_, i) => patientCode(clinic.code, last - n + 1 + i));
+}
+
+export async function allocatePatientCode(tx: Db, clinicId: string): Promise<string> {
+  return (await allocatePatientCodes(tx, clinicId, 1))[0]!;
 }
 
 /** The stored row of a patient input: with the folded name and phone digits for search. */

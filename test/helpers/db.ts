@@ -7,6 +7,7 @@ import postgres from 'postgres';
 import { afterAll, beforeAll, describe } from 'vitest';
 import { openDatabase, type Database, type Db } from '../../db/client.ts';
 import { ensureAdminUnits } from '../../db/reference-data.ts';
+import { ensureDefaultRuleSet } from '../../server/services/rule-sets.ts';
 
 export type Driver = 'pglite' | 'postgres';
 
@@ -57,6 +58,7 @@ export async function createTestDatabase(driver: Driver): Promise<TestDatabase> 
     database = await openDatabase({ kind: 'postgres', url });
   }
   await ensureAdminUnits(database.db);
+  await ensureDefaultRuleSet(database.db);
   return {
     driver,
     db: database.db,

@@ -73,10 +73,10 @@ describeEachDatabase('admin: clinics and staff', (get) => {
 
   it('the commune picker searches without diacritics within the province', async () => {
     const { c } = await admin();
-    const r = await c.get('/admin/communes?provinceCode=31&q=le%20chan', { 'hx-request': 'true' });
+    const r = await c.get('/places/communes?provinceCode=31&q=le%20chan', { 'hx-request': 'true' });
     expect(r.res.status).toBe(200);
     expect(r.html).toContain('<option value="11383" selected="">Phường Lê Chân</option>');
-    const hanoi = await c.get('/admin/communes?provinceCode=1&q=LE%20CHAN');
+    const hanoi = await c.get('/places/communes?provinceCode=1&q=LE%20CHAN');
     expect(hanoi.html).not.toContain('Lê Chân');
   });
 

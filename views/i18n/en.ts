@@ -1,7 +1,10 @@
 import type { Messages } from './index.ts';
+import * as patients from './patients.ts';
+import * as rules from './rules.ts';
+import type { CoreMessages } from './vi.ts';
 
 // English. Typed against the Vietnamese catalogue: a missing or extra key is a type error.
-export const en: Messages = {
+const core: CoreMessages = {
   app_name: 'Methadone Point',
   app_tagline: 'Daily methadone dispensing',
   lang_vi: 'Tiếng Việt',
@@ -176,3 +179,5 @@ export const en: Messages = {
   audit_action_user_set_locale: 'Language changed',
   audit_action_demo_seed: 'Demo data created',
 };
+
+export const en: Messages = { ...core, ...patients.en, ...rules.en };

@@ -1,7 +1,9 @@
 // Vietnamese, the default language of the UI. Words follow the Ministry of
 // Health's usage (see shared/design/glossary.md). This file defines the keys:
 // the English catalogue must have exactly these, or the type check fails.
-export const vi = {
+import * as patients from './patients.ts';
+import * as rules from './rules.ts';
+const core = {
   app_name: 'Methadone Point',
   app_tagline: 'Cấp phát thuốc methadone hằng ngày',
   lang_vi: 'Tiếng Việt',
@@ -178,3 +180,7 @@ export const vi = {
   audit_action_user_set_locale: 'Đổi ngôn ngữ',
   audit_action_demo_seed: 'Tạo dữ liệu mẫu',
 };
+
+/** The whole Vietnamese catalogue: the core above and each feature's messages. */
+export const vi = { ...core, ...patients.vi, ...rules.vi };
+export type CoreMessages = typeof core;

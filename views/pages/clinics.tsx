@@ -136,7 +136,7 @@ export function ClinicFormPage(props: {
           <select
             id="provinceCode"
             name="provinceCode"
-            hx-get="/admin/communes"
+            hx-get="/places/communes"
             hx-trigger="change"
             hx-target="#communeCode"
             hx-include="#provinceCode, #communeSearch"
@@ -158,7 +158,7 @@ export function ClinicFormPage(props: {
             placeholder={t.clinic_commune_search}
             aria-label={t.clinic_commune_search}
             autocomplete="off"
-            hx-get="/admin/communes"
+            hx-get="/places/communes"
             hx-trigger="input changed delay:250ms, search"
             hx-target="#communeCode"
             hx-include="#provinceCode, #communeSearch"
