@@ -52,7 +52,11 @@ export async function startServer(env: Record<string, string>, opts: { timeoutMs
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
   const url = `http://127.0.0.1:${port}`;
   await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`server did not start within ${opts.timeoutMs ?? 60_000} ms:\n${out}`)), opts.timeoutMs ?? 60_000);
+    const timer = setTimeout(() => {
+      // Do not leave it holding its port and data folder.
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${opts.timeoutMs ?? 60_000} ms:\n${out}`));
+    }, opts.timeoutMs ?? 60_000);
     const poll = setInterval(() => {
       if (out.includes('Methadone Point is running at')) {
         clearInterval(poll);
