@@ -16,6 +16,7 @@ import { adminRuleRoutes } from './routes/admin-rules.ts';
 import { adminStaffRoutes } from './routes/admin-staff.ts';
 import { authRoutes } from './routes/auth.ts';
 import { homeRoutes } from './routes/home.ts';
+import { placeRoutes } from './routes/places.ts';
 import { patientImportRoutes } from './routes/patient-import.ts';
 import { patientRoutes } from './routes/patients.ts';
 import { patientCardRoutes } from './routes/patient-card.ts';
@@ -61,6 +62,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', homeRoutes);
   app.route('/', accountRoutes);
   app.route('/', adminClinicRoutes);
+  app.route('/', placeRoutes);
   app.route('/', adminStaffRoutes);
   app.route('/', adminRuleRoutes);
   app.route('/', patientImportRoutes);

@@ -82,3 +82,70 @@ export function Findings({ ctx, findings, title }: { ctx: ViewContext; findings:
   );
 }
 
+
+export interface Option {
+  value: string;
+  label: string;
+}
+
+/** A labelled select with its message; `empty` adds a first "choose" option. */
+export function SelectField(props: { id: string; name?: string; label: string; error?: TextKey | undefined; t: Messages; value: string; options: Option[]; empty?: string; disabled?: boolean }) {
+  const { id, error } = props;
+  return (
+    <Field id={id} label={props.label} error={error} t={props.t}>
+      <select id={id} name={props.name ?? id} disabled={props.disabled} {...describedBy(id, error)}>
+        {props.empty !== undefined && <option value="">{props.empty}</option>}
+        {props.options.map((o) => (
+          <option value={o.value} selected={props.value === o.value}>
+            {o.label}
+          </option>
+        ))}
+      </select>
+    </Field>
+  );
+}
+
+/**
+ * Province and commune of the 2025 two-tier list: choosing a province, or
+ * typing part of a commune's name (diacritics optional), reloads the commune
+ * options through htmx.
+ */
+export function PlacePicker(props: { ctx: ViewContext; labels: { province: string; commune: string }; values: { provinceCode: string; communeCode: string }; errors: Errors; provinces: Option[]; communes: Option[] }) {
+  const { ctx, errors: e, values: v } = props;
+  const { t } = ctx;
+  const reload = { 'hx-get': '/places/communes', 'hx-target': '#communeCode', 'hx-include': '#provinceCode, #communeSearch' };
+  return (
+    <>
+      <Field id="provinceCode" label={props.labels.province} error={e.provinceCode} t={t}>
+        <select id="provinceCode" name="provinceCode" hx-trigger="change" {...reload} {...describedBy('provinceCode', e.provinceCode)}>
+          <option value="">{t.clinic_province_choose}</option>
+          {props.provinces.map((o) => (
+            <option value={o.value} selected={v.provinceCode === o.value}>
+              {o.label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field id="communeCode" label={props.labels.commune} error={e.communeCode} t={t}>
+        <input id="communeSearch" name="q" type="search" placeholder={t.clinic_commune_search} aria-label={t.clinic_commune_search} autocomplete="off" hx-trigger="input changed delay:250ms, search" {...reload} />
+        <select id="communeCode" name="communeCode" {...describedBy('communeCode', e.communeCode)}>
+          <CommuneOptions t={t} communes={props.communes} selected={v.communeCode} />
+        </select>
+      </Field>
+    </>
+  );
+}
+
+/** The commune options of a province: also the htmx fragment swapped into the select. */
+export function CommuneOptions({ t, communes, selected }: { t: Messages; communes: Option[]; selected: string }) {
+  return (
+    <>
+      <option value="">{t.clinic_commune_choose}</option>
+      {communes.map((o) => (
+        <option value={o.value} selected={selected === o.value}>
+          {o.label}
+        </option>
+      ))}
+    </>
+  );
+}

@@ -1,7 +1,7 @@
 // The admin's clinic pages: list, create, edit, and the commune picker fragment.
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { CommuneOptions, ClinicFormPage, ClinicListPage, type ClinicFormValues, type Option } from '../../views/pages/clinics.tsx';
+import { ClinicFormPage, ClinicListPage, type ClinicFormValues, type Option } from '../../views/pages/clinics.tsx';
 import { CLINIC_KINDS } from '../../db/schema.ts';
 import { isTimeZone } from '../config.ts';
 import { Invalid, NotFound, type FieldErrors } from '../errors.ts';
@@ -112,11 +112,4 @@ export const adminClinicRoutes = new Hono<AppEnv>()
       if (e instanceof Invalid) return renderForm(c, 'edit', action, values, e.fields, 422);
       throw e;
     }
-  })
-  .get('/places/communes', async (c) => {
-    const province = z.coerce.number().int().positive().safeParse(c.req.query('provinceCode'));
-    const q = (c.req.query('q') ?? '').slice(0, 100);
-    const communes = province.success ? await listCommunes(c.var.deps.db, province.data, q) : [];
-    const options = communes.map((cm) => ({ value: String(cm.code), label: cm.name }));
-    return c.html(String(CommuneOptions({ ctx: viewContext(c), communes: options, selected: options.length === 1 ? options[0]!.value : '' })));
   });

@@ -4,8 +4,9 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { DEFAULT_RULE_SET_NAME, addRuleSetVersion, assignRuleSet, createRuleSet, listRuleSets, ruleSetOn, versionErrors } from '../services/rule-sets.ts';
 import { listClinics } from '../services/clinics.ts';
-import { PARAMETERS, PARAMETER_KEYS, type ParameterEntries, type ParameterKey } from '../dosing/parameters.ts';
+import { DEFAULT_ENTRIES, PARAMETERS, PARAMETER_KEYS, type ParameterEntries, type ParameterKey } from '../dosing/parameters.ts';
 import { serviceDay } from '../clock.ts';
+import { addDays, isDay } from '../dosing/days.ts';
 import { Invalid, NotFound, type FieldErrors } from '../errors.ts';
 import { formatDay } from '../../views/format.ts';
 import type { Messages } from '../../views/i18n/index.ts';
@@ -14,17 +15,12 @@ import { actorOf, flash, formBody, render, services, str, viewContext, type AppE
 
 const Uuid = z.uuid();
 
-/** A real calendar day as YYYY-MM-DD. */
-function isDay(s: string): boolean {
-  if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
-  const d = new Date(`${s}T00:00:00Z`);
-  return !Number.isNaN(d.getTime()) && d.toISOString().slice(0, 10) === s;
-}
-
-function addDays(day: string, n: number): string {
-  const d = new Date(`${day}T00:00:00Z`);
-  d.setUTCDate(d.getUTCDate() + n);
-  return d.toISOString().slice(0, 10);
+/** A day as typed: dd/mm/yyyy (what people write) or YYYY-MM-DD (links); null when it is no real day. */
+export function parseDayInput(input: string): string | null {
+  const s = input.trim();
+  const m = /^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$/.exec(s);
+  const day = m ? `${m[3]}-${m[2]!.padStart(2, '0')}-${m[1]!.padStart(2, '0')}` : s;
+  return isDay(day) ? day : null;
 }
 
 /** A decimal as typed: "0,1" (Vietnamese) and "0.1" both mean one tenth; anything else is not a number. */
@@ -43,7 +39,7 @@ function prefill(entries: ParameterEntries, effectiveFrom: string, locale: 'vi' 
     values: pick((k) => plainNumber(entries[k].value, locale)),
     confirmed: pick((k) => entries[k].confirmed),
     sources: pick((k) => entries[k].source),
-    effectiveFrom,
+    effectiveFrom: formatDay(effectiveFrom),
     approvedBy: '',
     note: '',
   };
@@ -82,7 +78,7 @@ async function renderPage(c: Ctx, state: PageState, status: 200 | 422) {
   }));
   const set = options.find((s) => s.id === (state.setId ?? defaultSetId));
   if (!set) throw new NotFound('rule set');
-  const on = state.on && isDay(state.on) ? state.on : day;
+  const on = (state.on && parseDayInput(state.on)) || day;
 
   const inForceOn = await ruleSetOn(db, set.id, on).catch(ignoreNotFound);
   const inForceToday = on === day ? inForceOn : await ruleSetOn(db, set.id, day).catch(ignoreNotFound);
@@ -96,8 +92,8 @@ async function renderPage(c: Ctx, state: PageState, status: 200 | 422) {
     state: v.id === inForceToday?.versionId ? 'in_force' : v.effectiveFrom > day ? 'scheduled' : 'replaced',
   }));
   const clinics = (await listClinics(db, null)).map((cl) => ({ id: cl.id, code: cl.code, name: cl.name, active: cl.active, ruleSetId: cl.ruleSetId }));
-  const base = inForceOn ?? inForceToday;
-  const form = state.form ?? (base ? prefill(base.entries, addDays(day, 1), c.var.locale) : prefill(emptyEntries(), addDays(day, 1), c.var.locale));
+  // The form starts from the values shown (or today's, for a date before the set's first version).
+  const form = state.form ?? prefill((inForceOn ?? inForceToday)?.entries ?? DEFAULT_ENTRIES, addDays(day, 1), c.var.locale);
 
   const props: RulesPageProps = {
     ctx: viewContext(c),
@@ -119,10 +115,6 @@ async function renderPage(c: Ctx, state: PageState, status: 200 | 422) {
 function ignoreNotFound(e: unknown): null {
   if (e instanceof NotFound) return null;
   throw e;
-}
-
-function emptyEntries(): ParameterEntries {
-  return Object.fromEntries(PARAMETER_KEYS.map((k) => [k, { value: PARAMETERS[k].default, source: PARAMETERS[k].source, confirmed: false }])) as ParameterEntries;
 }
 
 /** The set a form names; an unknown id is a 404, as in the page. */
@@ -153,7 +145,8 @@ async function postVersion(c: Ctx, body: Record<string, string | string[]>) {
     if (source.length > 500) errors[`s_${k}`] = 'err_too_long';
     entries[k] = { value: value ?? NaN, source: source || current?.entries[k].source || PARAMETERS[k].source, confirmed: form.confirmed[k] };
   }
-  if (!isDay(form.effectiveFrom)) errors.effectiveFrom = form.effectiveFrom.trim() === '' ? 'err_required' : 'err_date';
+  const effectiveFrom = parseDayInput(form.effectiveFrom);
+  if (!effectiveFrom) errors.effectiveFrom = form.effectiveFrom.trim() === '' ? 'err_required' : 'err_date';
   if (form.approvedBy.trim().length > 300) errors.approvedBy = 'err_too_long';
   if (form.note.trim().length > 1000) errors.note = 'err_too_long';
 
@@ -162,17 +155,17 @@ async function postVersion(c: Ctx, body: Record<string, string | string[]>) {
     // One round shows every message: the service's checks run on what did parse
     // (a value that did not stands in as its default, so it flags nothing itself).
     const usable = Object.fromEntries(PARAMETER_KEYS.map((k) => [k, Number.isFinite(entries[k].value) ? entries[k] : { ...entries[k], value: PARAMETERS[k].default }])) as ParameterEntries;
-    const checks = versionErrors({ effectiveFrom: isDay(form.effectiveFrom) ? form.effectiveFrom : day, approvedBy: form.approvedBy, entries: usable }, day);
+    const checks = versionErrors({ effectiveFrom: effectiveFrom ?? day, approvedBy: form.approvedBy, entries: usable }, day);
     return rerender({ ...fieldNames(checks), ...errors });
   }
   try {
-    await addRuleSetVersion(services(c), actorOf(c), { ruleSetId, effectiveFrom: form.effectiveFrom, approvedBy: form.approvedBy, note: form.note, entries }, day);
+    await addRuleSetVersion(services(c), actorOf(c), { ruleSetId, effectiveFrom: effectiveFrom!, approvedBy: form.approvedBy, note: form.note, entries }, day);
   } catch (e) {
     if (e instanceof Invalid) return rerender(fieldNames(e.fields));
     throw e;
   }
-  flash(c, 'rules_version_saved', { date: formatDay(form.effectiveFrom) });
-  return c.redirect(`/admin/rules?set=${ruleSetId}&on=${form.effectiveFrom}`, 303);
+  flash(c, 'rules_version_saved', { date: formatDay(effectiveFrom!) });
+  return c.redirect(`/admin/rules?set=${ruleSetId}&on=${effectiveFrom}`, 303);
 }
 
 /** The service names a parameter by its key; the form's value field is v_<key>. */

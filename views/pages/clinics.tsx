@@ -1,4 +1,4 @@
-import { Csrf, Field, FormErrors, describedBy, type Errors } from '../components.tsx';
+import { Csrf, Field, FormErrors, PlacePicker, SelectField, describedBy, type Errors, type Option } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { Layout } from '../layout.tsx';
 
@@ -28,10 +28,7 @@ export interface ClinicFormValues {
   active: string;
 }
 
-export interface Option {
-  value: string;
-  label: string;
-}
+export type { Option };
 
 export function ClinicListPage({ ctx, clinics }: { ctx: ViewContext; clinics: ClinicView[] }) {
   const { t } = ctx;
@@ -122,63 +119,12 @@ export function ClinicFormPage(props: {
             ))}
           </select>
         </Field>
-        <Field id="parentId" label={t.clinic_parent} error={e.parentId} t={t}>
-          <select id="parentId" name="parentId" {...describedBy('parentId', e.parentId)}>
-            <option value="">{t.clinic_parent_none}</option>
-            {props.facilities.map((o) => (
-              <option value={o.value} selected={v.parentId === o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field id="provinceCode" label={t.clinic_province} error={e.provinceCode} t={t}>
-          <select
-            id="provinceCode"
-            name="provinceCode"
-            hx-get="/places/communes"
-            hx-trigger="change"
-            hx-target="#communeCode"
-            hx-include="#provinceCode, #communeSearch"
-            {...describedBy('provinceCode', e.provinceCode)}
-          >
-            <option value="">{t.clinic_province_choose}</option>
-            {props.provinces.map((o) => (
-              <option value={o.value} selected={v.provinceCode === o.value}>
-                {o.label}
-              </option>
-            ))}
-          </select>
-        </Field>
-        <Field id="communeCode" label={t.clinic_commune} error={e.communeCode} t={t}>
-          <input
-            id="communeSearch"
-            name="q"
-            type="search"
-            placeholder={t.clinic_commune_search}
-            aria-label={t.clinic_commune_search}
-            autocomplete="off"
-            hx-get="/places/communes"
-            hx-trigger="input changed delay:250ms, search"
-            hx-target="#communeCode"
-            hx-include="#provinceCode, #communeSearch"
-          />
-          <select id="communeCode" name="communeCode" {...describedBy('communeCode', e.communeCode)}>
-            <CommuneOptions ctx={ctx} communes={props.communes} selected={v.communeCode} />
-          </select>
-        </Field>
+        <SelectField id="parentId" label={t.clinic_parent} error={e.parentId} t={t} value={v.parentId} options={props.facilities} empty={t.clinic_parent_none} />
+        <PlacePicker ctx={ctx} labels={{ province: t.clinic_province, commune: t.clinic_commune }} values={v} errors={e} provinces={props.provinces} communes={props.communes} />
         <Field id="address" label={t.clinic_address} error={e.address} t={t}>
           <input id="address" name="address" value={v.address} maxlength={300} {...describedBy('address', e.address)} />
         </Field>
-        <Field id="timeZone" label={t.clinic_time_zone} error={e.timeZone} t={t}>
-          <select id="timeZone" name="timeZone" {...describedBy('timeZone', e.timeZone)}>
-            {props.timeZones.map((z) => (
-              <option value={z} selected={v.timeZone === z}>
-                {z}
-              </option>
-            ))}
-          </select>
-        </Field>
+        <SelectField id="timeZone" label={t.clinic_time_zone} error={e.timeZone} t={t} value={v.timeZone} options={props.timeZones.map((z) => ({ value: z, label: z }))} />
         <div class="field checkbox">
           <input type="hidden" name="active" value="false" />
           <input id="active" type="checkbox" name="active" value="true" checked={v.active !== 'false'} />
@@ -192,20 +138,6 @@ export function ClinicFormPage(props: {
         </div>
       </form>
     </Layout>
-  );
-}
-
-/** The commune options of a province: the htmx fragment swapped into the select. */
-export function CommuneOptions({ ctx, communes, selected }: { ctx: ViewContext; communes: Option[]; selected: string }) {
-  return (
-    <>
-      <option value="">{ctx.t.clinic_commune_choose}</option>
-      {communes.map((o) => (
-        <option value={o.value} selected={selected === o.value}>
-          {o.label}
-        </option>
-      ))}
-    </>
   );
 }
 

@@ -1,9 +1,8 @@
-import { Csrf, Field, FormErrors, describedBy, type Errors } from '../components.tsx';
+import { Csrf, Field, FormErrors, PlacePicker, SelectField, describedBy, type Errors, type Option } from '../components.tsx';
+import type { Duplicate } from '../../server/services/patients.ts';
 import type { ViewContext } from '../context.ts';
 import { formatDay } from '../format.ts';
 import { Layout } from '../layout.tsx';
-import type { Option } from './clinics.tsx';
-import { CommuneOptions } from './clinics.tsx';
 
 /** What the user typed, as typed: shown back unchanged on a 422. */
 export type PatientFormValues = Record<
@@ -26,15 +25,8 @@ export type PatientFormValues = Record<
   string
 >;
 
-export interface DuplicateView {
-  id: string;
-  code: string;
-  fullName: string;
-  birthDate: string;
-  clinicName: string;
-  reason: 'national_id' | 'name_birth';
-  inScope: boolean;
-}
+/** A possible duplicate, as the service finds it. */
+export type DuplicateView = Duplicate;
 
 export interface PatientFormProps {
   ctx: ViewContext;
@@ -89,22 +81,7 @@ export function PatientFormPage(props: PatientFormProps) {
           <Field id="phone2" label={t.patient_phone2} error={e.phone2} t={t}>
             <input id="phone2" name="phone2" value={v.phone2} maxlength={30} inputmode="tel" autocomplete="off" {...describedBy('phone2', e.phone2)} />
           </Field>
-          <Field id="provinceCode" label={t.patient_province} error={e.provinceCode} t={t}>
-            <select id="provinceCode" name="provinceCode" hx-get="/places/communes" hx-trigger="change" hx-target="#communeCode" hx-include="#provinceCode, #communeSearch" {...describedBy('provinceCode', e.provinceCode)}>
-              <option value="">{t.clinic_province_choose}</option>
-              {props.provinces.map((o) => (
-                <option value={o.value} selected={v.provinceCode === o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field id="communeCode" label={t.patient_commune} error={e.communeCode} t={t}>
-            <input id="communeSearch" name="q" type="search" placeholder={t.clinic_commune_search} aria-label={t.clinic_commune_search} autocomplete="off" hx-get="/places/communes" hx-trigger="input changed delay:250ms, search" hx-target="#communeCode" hx-include="#provinceCode, #communeSearch" />
-            <select id="communeCode" name="communeCode" {...describedBy('communeCode', e.communeCode)}>
-              <CommuneOptions ctx={ctx} communes={props.communes} selected={v.communeCode} />
-            </select>
-          </Field>
+          <PlacePicker ctx={ctx} labels={{ province: t.patient_province, commune: t.patient_commune }} values={v} errors={e} provinces={props.provinces} communes={props.communes} />
           <Field id="street" label={t.patient_street} error={e.street} t={t}>
             <input id="street" name="street" value={v.street} maxlength={200} autocomplete="off" {...describedBy('street', e.street)} />
           </Field>
@@ -117,25 +94,8 @@ export function PatientFormPage(props: PatientFormProps) {
           <Field id="nextOfKinPhone" label={t.patient_next_of_kin_phone} error={e.nextOfKinPhone} t={t}>
             <input id="nextOfKinPhone" name="nextOfKinPhone" value={v.nextOfKinPhone} maxlength={30} inputmode="tel" autocomplete="off" {...describedBy('nextOfKinPhone', e.nextOfKinPhone)} />
           </Field>
-          <Field id="homeClinicId" label={t.patient_home_clinic} error={e.homeClinicId} t={t}>
-            <select id="homeClinicId" name="homeClinicId" disabled={mode === 'edit'} {...describedBy('homeClinicId', e.homeClinicId)}>
-              {props.clinics.map((o) => (
-                <option value={o.value} selected={v.homeClinicId === o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </select>
-          </Field>
-          <Field id="counsellorId" label={t.patient_counsellor} error={e.counsellorId} t={t}>
-            <select id="counsellorId" name="counsellorId" {...describedBy('counsellorId', e.counsellorId)}>
-              <option value="">{t.patient_counsellor_none}</option>
-              {props.counsellors.map((o) => (
-                <option value={o.value} selected={v.counsellorId === o.value}>
-                  {o.label}
-                </option>
-              ))}
-            </select>
-          </Field>
+          <SelectField id="homeClinicId" label={t.patient_home_clinic} error={e.homeClinicId} t={t} value={v.homeClinicId} options={props.clinics} disabled={mode === 'edit'} />
+          <SelectField id="counsellorId" label={t.patient_counsellor} error={e.counsellorId} t={t} value={v.counsellorId} options={props.counsellors} empty={t.patient_counsellor_none} />
           {props.showHiv && (
             <Field id="hivStatus" label={t.patient_hiv_status} error={e.hivStatus} t={t}>
               <select id="hivStatus" name="hivStatus" {...describedBy('hivStatus', e.hivStatus)}>

@@ -137,8 +137,8 @@ export function RulesPage(props: RulesPageProps) {
             ))}
           </select>
         </Field>
-        <Field id="view-on" label={t.rules_on} t={t}>
-          <input id="view-on" name="on" type="date" value={props.on} />
+        <Field id="view-on" label={t.rules_on} t={t} hint={t.rules_date_hint}>
+          <input id="view-on" name="on" value={formatDay(props.on)} maxlength={10} inputmode="numeric" placeholder="dd/mm/yyyy" autocomplete="off" {...describedBy('view-on', undefined, true)} />
         </Field>
         <div class="actions">
           <button type="submit">{t.rules_show}</button>
@@ -301,7 +301,7 @@ function VersionForm(props: RulesPageProps) {
           </fieldset>
         ))}
         <Field id="effectiveFrom" label={t.rules_effective_from} error={e.effectiveFrom} t={t} hint={t.rules_effective_from_hint}>
-          <input id="effectiveFrom" name="effectiveFrom" type="date" value={f.effectiveFrom} min={props.today} required {...describedBy('effectiveFrom', e.effectiveFrom, true)} />
+          <input id="effectiveFrom" name="effectiveFrom" value={f.effectiveFrom} maxlength={10} inputmode="numeric" placeholder="dd/mm/yyyy" autocomplete="off" required {...describedBy('effectiveFrom', e.effectiveFrom, true)} />
         </Field>
         <Field id="approvedBy" label={t.rules_approved_by} error={e.approvedBy} t={t} hint={t.rules_approved_by_hint}>
           <input id="approvedBy" name="approvedBy" value={f.approvedBy} maxlength={300} required {...describedBy('approvedBy', e.approvedBy, true)} />
