@@ -1,5 +1,5 @@
 // Rule sets: which parameters are in force for a clinic on a day.
-import { and, asc, desc, eq, isNull, lte } from 'drizzle-orm';
+import { and, asc, desc, eq, isNull, lte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { clinics, ruleSets, ruleSetVersions } from '../../db/schema.ts';
 import { completeEntries, DEFAULT_ENTRIES, inconsistencies, PARAMETERS, PARAMETER_KEYS, valuesOf, type ParameterEntries, type ParameterKey, type RuleParams } from '../dosing/parameters.ts';
@@ -25,6 +25,10 @@ export async function ensureDefaultRuleSet(db: Db): Promise<string> {
   const [existing] = await db.select({ id: ruleSets.id }).from(ruleSets).orderBy(asc(ruleSets.createdAt)).limit(1);
   if (existing) return existing.id;
   return db.transaction(async (tx) => {
+    // Several instances starting on one empty PostgreSQL: the first creates it, the others find it.
+    await tx.execute(sql`select pg_advisory_xact_lock(7340002)`);
+    const [again] = await tx.select({ id: ruleSets.id }).from(ruleSets).orderBy(asc(ruleSets.createdAt)).limit(1);
+    if (again) return again.id;
     const [set] = await tx
       .insert(ruleSets)
       .values({ name: DEFAULT_RULE_SET_NAME, description: 'Defaults of shared/design/clinical-rules.md: the Vietnamese figure where found, else the international one named.' })
@@ -99,7 +103,7 @@ export async function addRuleSetVersion({ db, clock }: ServiceDeps, actor: Actor
   return db.transaction(async (tx) => {
     const [row] = await tx
       .insert(ruleSetVersions)
-      .values({ ruleSetId: input.ruleSetId, effectiveFrom: input.effectiveFrom, parameters: input.entries, approvedBy: input.approvedBy.trim(), note: input.note.trim(), createdBy: actor.userId })
+      .values({ ruleSetId: input.ruleSetId, effectiveFrom: input.effectiveFrom, parameters: input.entries, approvedBy: input.approvedBy.trim(), note: input.note.trim(), createdBy: actor.userId, createdAt: clock.now() })
       .returning({ id: ruleSetVersions.id });
     await audit(tx, {
       action: 'rule_set_change',

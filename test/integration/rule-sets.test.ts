@@ -100,6 +100,8 @@ describeEachDatabase('rule sets: the admin’s settings', (get) => {
     expect(row('dose_max_mg')).toContain('Plausibility bound');
     // The new-version form is filled with the values in force; every input has a label.
     expect(html).toContain('id="v_measuring_resolution_ml" name="v_measuring_resolution_ml" value="0,1"');
+    // Effective from tomorrow by default, in Hà Nội's calendar.
+    expect(html).toContain('id="effectiveFrom" name="effectiveFrom" value="12/03/2026"');
     for (const id of [...html.matchAll(/<(?:input|select|textarea) id="([^"]+)"/g)].map((m) => m[1]!)) expect(html, id).toContain(`for="${id}"`);
   });
 
@@ -119,7 +121,8 @@ describeEachDatabase('rule sets: the admin’s settings', (get) => {
     const before = await ruleSetOn(db, setId, TODAY);
     await c.get(`/admin/rules?set=${setId}`);
     // Decimal comma and decimal point are both accepted.
-    const r = await c.post('/admin/rules', versionForm(setId, before.entries, { v_high_dose_mg: '100', c_high_dose_mg: '1', v_measuring_resolution_ml: '0,5', v_restart_max_mg: '30.0' }));
+    // Dates are typed dd/mm/yyyy, as everywhere in the UI.
+    const r = await c.post('/admin/rules', versionForm(setId, before.entries, { v_high_dose_mg: '100', c_high_dose_mg: '1', v_measuring_resolution_ml: '0,5', v_restart_max_mg: '30.0', effectiveFrom: '12/03/2026' }));
     expect(r.res.status).toBe(303);
     expect(r.res.headers.get('location')).toBe(`/admin/rules?set=${setId}&on=${TOMORROW}`);
 
@@ -193,10 +196,15 @@ describeEachDatabase('rule sets: the admin’s settings', (get) => {
     expect(inconsistent.html).toContain('id="v_missed_doctor_days" name="v_missed_doctor_days" value="4"');
 
     // Yesterday in Hà Nội (though still "today" in UTC).
-    const past = await post({ effectiveFrom: YESTERDAY, c_dose_max_mg: '1' });
+    const past = await post({ effectiveFrom: '10/03/2026', c_dose_max_mg: '1' });
     expect(past.res.status).toBe(422);
     expect(fieldError(past.html, 'effectiveFrom')).toContain(vi.err_date_past);
-    expect(past.html).toContain(`value="${YESTERDAY}"`);
+    expect(past.html).toContain('value="10/03/2026"');
+    const iso = await post({ effectiveFrom: YESTERDAY });
+    expect(fieldError(iso.html, 'effectiveFrom')).toContain(vi.err_date_past);
+    const notADay = await post({ effectiveFrom: '31/02/2026' });
+    expect(fieldError(notADay.html, 'effectiveFrom')).toContain(vi.err_date);
+    expect(notADay.html).toContain('value="31/02/2026"');
     expect(past.html).toMatch(/id="c_dose_max_mg" type="checkbox" name="c_dose_max_mg" value="1" checked/);
 
     const noApprover = await post({ approvedBy: '   ', v_high_dose_mg: '110' });
