@@ -12,6 +12,7 @@ import { migrate as migratePostgres } from 'drizzle-orm/postgres-js/migrator';
 import postgres from 'postgres';
 import * as schema from './schema.ts';
 import { acquireDataDirLock } from './datadir-lock.ts';
+import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-fs.ts';
 
 export type Schema = typeof schema;
 /** Every service takes this: the same code runs on both drivers (and inside a transaction). */
@@ -37,8 +38,10 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
     const release = target.dataDir ? acquireDataDirLock(target.dataDir) : () => {};
     try {
       // pg_trgm: indexed search of names without diacritics (also on the PostgreSQL server).
-      const options = { extensions: { pg_trgm } };
-      const client = target.dataDir ? await PGlite.create(target.dataDir, options) : await PGlite.create(options);
+      const extensions = { pg_trgm };
+      const client = target.dataDir
+        ? await PGlite.create({ fs: new DurableNodeFS(target.dataDir), startParams: DURABLE_START_PARAMS, extensions })
+        : await PGlite.create({ extensions });
       const db = drizzlePglite(client, { schema });
       if (migrate) await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
       return {

@@ -72,4 +72,7 @@ async function main(): Promise<void> {
   process.on('unhandledRejection', (e) => logger.error('unhandled_rejection', { name: (e as Error)?.name ?? 'unknown', code: (e as { code?: string })?.code ?? null }));
 }
 
-void main();
+main().catch((e: unknown) => {
+  // Only the class and code: a message may quote SQL with its parameters.
+  fail(`Unexpected error during start-up: ${(e as Error)?.name ?? 'Error'}${(e as { code?: string })?.code ? ` (${(e as { code?: string }).code})` : ''}`);
+});

@@ -10,6 +10,7 @@ import { Cleanup, DEMO_PASSWORD, listedClinicCodes, loginAsAdmin, postClinic, re
 
 const ROUNDS = 3; // kills in one test: a single kill could land in a lucky moment
 const WRITERS = 4; // concurrent request loops, so several requests are in flight at the kill
+const MIN_ACKS_PER_ROUND = 5;
 
 describe('The embedded database survives a power cut', () => {
   const cleanup = new Cleanup();
@@ -54,8 +55,11 @@ describe('The embedded database survives a power cut', () => {
         }
       });
 
-      // Vary the moment a little from round to round: 1.2 s, 1.5 s, 1.8 s.
-      await sleep(1_200 + 300 * (round % 3));
+      // Kill after 1.2 s, 1.5 s, 1.8 s (varied from round to round), once a few
+      // clinics were acknowledged in this round (a busy machine is slower).
+      const began = Date.now();
+      const killAfter = 1_200 + 300 * (round % 3);
+      while ((Date.now() - began < killAfter || ackedThisRound < MIN_ACKS_PER_ROUND) && Date.now() - began < 20_000) await sleep(25);
       const inFlightAtKill = inFlight;
       killed = true;
       server.child.kill('SIGKILL');
@@ -64,7 +68,7 @@ describe('The embedded database survives a power cut', () => {
 
       expect(exit.signal).toBe('SIGKILL');
       expect(unexpected).toEqual([]);
-      expect(ackedThisRound, 'the server acknowledged no clinic before the kill').toBeGreaterThan(0);
+      expect(ackedThisRound, 'too few clinics acknowledged before the kill').toBeGreaterThanOrEqual(MIN_ACKS_PER_ROUND);
       expect(inFlightAtKill, 'no request was in flight at the kill').toBeGreaterThan(0);
     }
 
@@ -93,7 +97,7 @@ describe('The embedded database survives a power cut', () => {
     expect(facts.clinicsWithoutAudit).toBe(0);
     expect(facts.chain.ok).toBe(true);
     console.info(`crash-recovery: ${acknowledged.size} acknowledged clinics over ${ROUNDS} kills, ${facts.clinicCodes.size - 2} found, audit chain of ${facts.chain.rows} rows intact`);
-  }, 120_000);
+  }, 240_000);
 });
 
 function escapeRegExp(s: string): string {

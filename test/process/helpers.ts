@@ -2,12 +2,13 @@
 // server (fetch, no redirects followed), a registry of spawned servers and temp
 // folders cleaned up in afterAll whatever happened, and direct access to a
 // stopped server's database.
+import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type DatabaseTarget, type Db } from '../../db/client.ts';
 import { rows } from '../../db/sql.ts';
 import { verifyAuditChain } from '../../server/services/audit.ts';
-import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+import { freePort, ROOT, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 
 export const DEMO_PASSWORD = 'demo-pass-1234';
 
@@ -110,9 +111,63 @@ export async function listedClinicCodes(client: HttpClient): Promise<Set<string>
   return new Set([...page.html.matchAll(/<code>([A-Z0-9]+)<\/code>/g)].map((m) => m[1]!));
 }
 
+/**
+ * Spawns the server as test/helpers/server-process.ts startServer() does, but
+ * hands the child to `track` as soon as it exists, and kills it if it does not
+ * come up in time: a start that times out leaves no server behind.
+ */
+export async function spawnServer(env: Record<string, string>, timeoutMs: number, track: (child: ChildProcess) => void): Promise<ServerProcess> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  track(child);
+  let out = '';
+  child.stdout!.on('data', (d) => (out += d));
+  child.stderr!.on('data', (d) => (out += d));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const url = `http://127.0.0.1:${port}`;
+  await new Promise<void>((resolve, reject) => {
+    let settled = false;
+    const poll = setInterval(() => {
+      if (!out.includes('Methadone Point is running at')) return;
+      settled = true;
+      clearInterval(poll);
+      clearTimeout(timer);
+      resolve();
+    }, 50);
+    const timer = setTimeout(() => {
+      settled = true;
+      clearInterval(poll);
+      child.kill('SIGKILL');
+      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`));
+    }, timeoutMs);
+    void exited.then(({ code, signal }) => {
+      if (settled) return;
+      clearInterval(poll);
+      clearTimeout(timer);
+      reject(new Error(`server exited (code ${code}, signal ${signal}) before it started:\n${out}`));
+    });
+  });
+  return {
+    child,
+    url,
+    port,
+    output: () => out,
+    exited,
+    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      child.kill(signal);
+      await exited;
+    },
+  };
+}
+
 /** Keeps track of what a test file spawned or created, so afterAll can clean up after a failure too. */
 export class Cleanup {
-  private servers = new Set<ServerProcess>();
+  private children = new Set<ChildProcess>();
   private dirs: string[] = [];
   private tasks: (() => Promise<void>)[] = [];
 
@@ -122,11 +177,12 @@ export class Cleanup {
     return d;
   }
 
-  async start(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ServerProcess> {
-    const server = await startServer({ LOG_LEVEL: 'warn', ...env }, { timeoutMs: opts.timeoutMs ?? 30_000 });
-    this.servers.add(server);
-    void server.exited.then(() => this.servers.delete(server));
-    return server;
+  /** Starts a server (LOG_LEVEL warn unless given); it is killed in run() if still alive. */
+  start(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ServerProcess> {
+    return spawnServer({ LOG_LEVEL: 'warn', ...env }, opts.timeoutMs ?? 90_000, (child) => {
+      this.children.add(child);
+      child.on('exit', () => this.children.delete(child));
+    });
   }
 
   defer(task: () => Promise<void>): void {
@@ -134,11 +190,15 @@ export class Cleanup {
   }
 
   async run(): Promise<void> {
-    for (const s of [...this.servers]) {
-      s.child.kill('SIGKILL');
-      await Promise.race([s.exited, new Promise((r) => setTimeout(r, 5_000))]);
-    }
-    this.servers.clear();
+    await Promise.all(
+      [...this.children].map(async (child) => {
+        if (child.exitCode !== null || child.signalCode !== null) return;
+        const gone = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await Promise.race([gone, new Promise((resolve) => setTimeout(resolve, 5_000))]);
+      }),
+    );
+    this.children.clear();
     for (const t of this.tasks.splice(0).reverse()) {
       try {
         await t();
