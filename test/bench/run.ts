@@ -113,6 +113,7 @@ async function main(): Promise<number> {
       try {
         results.push(...(await measure.run(ctx)));
       } catch (e) {
+        if (interrupted) return 130;
         log(`${measure.name} failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
         results.push({ bench: measure.name, failed: e instanceof Error ? e.message : String(e) });
       }
