@@ -328,7 +328,8 @@ export const patientRoutes = new Hono<AppEnv>()
   .post('/patients/:patientId/photo', (c) =>
     pageAct(c, 'photo', async (body, id) => {
       const photo = decodePhoto(str(body, 'photoData'));
-      if (photo === null || photo === 'err_photo_type') throw new Invalid({ photo: 'err_photo_type' });
+      if (photo === null) throw new Invalid({ photo: 'err_photo_missing' });
+      if (photo === 'err_photo_type') throw new Invalid({ photo: 'err_photo_type' });
       await addPhoto(services(c), actorOf(c), id, photo, scopeOf(c));
       return { flash: 'patient_photo_saved' };
     }),

@@ -25,6 +25,17 @@ export const ARTIFACTS = path.join(ROOT, 'test-artifacts');
 
 export const CHROMIUM_ARGS = ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
+/**
+ * A camera for getUserMedia without hardware: Chromium's fake device (a moving
+ * test pattern), and its permission prompt answered "allow" by itself.
+ */
+export const FAKE_CAMERA_ARGS = ['--use-fake-device-for-media-stream', '--use-fake-ui-for-media-stream'];
+
+export interface E2EOptions {
+  /** Chromium flags added to CHROMIUM_ARGS for this suite's browser (e.g. FAKE_CAMERA_ARGS). */
+  chromiumArgs?: string[];
+}
+
 /** Bounded waits: generous for a loaded 2-core CI machine, short enough to fail fast. */
 const ACTION_TIMEOUT_MS = 10_000;
 const NAVIGATION_TIMEOUT_MS = 20_000;
@@ -133,7 +144,8 @@ export function artifactPath(name: string): string {
  * DATA_DIR; or a fresh PostgreSQL database, dropped afterwards) seeded with the
  * demo, and one Chromium. `get()` gives that target inside the tests.
  */
-export function describeE2E(name: string, body: (get: () => E2E) => void): void {
+export function describeE2E(name: string, body: (get: () => E2E) => void, options: E2EOptions = {}): void {
+  const args = [...CHROMIUM_ARGS, ...(options.chromiumArgs ?? [])];
   for (const driver of DRIVERS) {
     describe(`${name} [${driver}]`, { timeout: 60_000 }, () => {
       let env: E2E | undefined;
@@ -144,7 +156,7 @@ export function describeE2E(name: string, body: (get: () => E2E) => void): void 
       let serverOutputShown = false;
 
       beforeAll(async () => {
-        browserStarting = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+        browserStarting = chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args });
         // Attached now so a failed launch is never an unhandled rejection while the server starts.
         browserStarting.catch(() => {});
         let serverEnv: Record<string, string>;
