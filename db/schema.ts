@@ -305,8 +305,15 @@ export const patients = pgTable(
     uniqueIndex('patients_code_uq').on(t.code),
     uniqueIndex('patients_national_id_uq').on(t.nationalId).where(sql`national_id is not null`),
     index('patients_home_clinic_idx').on(t.homeClinicId),
-    index('patients_search_name_trgm').using('gin', sql`${t.searchName} gin_trgm_ops`),
-    index('patients_phone_trgm').using('gin', sql`${t.phoneDigits} gin_trgm_ops`),
+    // Search (services/patients.ts searchPatients). The trigram indexes go without
+    // GIN's pending list (fastupdate): nothing vacuums PGlite, so rows written in
+    // bulk (an import) would otherwise stay in a list every search reads through.
+    index('patients_search_name_trgm').using('gin', sql`${t.searchName} gin_trgm_ops`).with({ fastupdate: false }),
+    index('patients_phone_trgm').using('gin', sql`${t.phoneDigits} gin_trgm_ops`).with({ fastupdate: false }),
+    // `code ilike 'q%'`, OR-ed with the name: without it the OR is a sequential scan.
+    index('patients_code_trgm').using('gin', sql`${t.code} gin_trgm_ops`).with({ fastupdate: false }),
+    // Newest first: a page of a common name is read in order, not sorted out of all matches.
+    index('patients_created_idx').on(t.createdAt.desc().nullsFirst(), t.code),
     index('patients_birth_idx').on(t.searchName, t.birthDate),
     check('patients_sex_ck', inList('sex', SEXES)),
     check('patients_hiv_ck', inList('hiv_status', HIV_STATUSES)),

@@ -13,6 +13,9 @@ const GIVEN_M = ['An', 'Bình', 'Cường', 'Dũng', 'Đạt', 'Hải', 'Hùng',
 const GIVEN_F = ['Anh', 'Hà', 'Hạnh', 'Hoa', 'Hương', 'Lan', 'Linh', 'Mai', 'Nga', 'Ngọc', 'Phương', 'Thảo', 'Trang', 'Yến'];
 const STREETS = ['Lạch Tray', 'Cầu Đất', 'Tô Hiệu', 'Lê Lợi', 'Trần Phú', 'Hai Bà Trưng', 'Lý Thường Kiệt', 'Nguyễn Đức Cảnh'];
 
+/** The parts names are drawn from (the patient-search benchmark builds its queries from them). */
+export const NAME_PARTS = { family: FAMILY, middleMale: MIDDLE_M, middleFemale: MIDDLE_F, givenMale: GIVEN_M, givenFemale: GIVEN_F } as const;
+
 /** A small deterministic generator (LCG), so a seed gives the same people every time. */
 export function rng(seed: number) {
   let s = seed >>> 0;

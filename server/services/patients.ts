@@ -1,5 +1,6 @@
 // Patients: registration with a programme code, search, duplicates, photos.
 import { and, count, desc, eq, ilike, inArray, like, or, sql, type SQL } from 'drizzle-orm';
+import { union } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
 import { fold } from '../../db/fold.ts';
 import { clinicCounters, clinics, communes, patientPhotos, patients, userClinics, users, type Sex } from '../../db/schema.ts';
@@ -200,20 +201,30 @@ export interface SearchRow {
 export async function searchPatients(db: Db, query: string, scope: string[] | null, page: number, size: number): Promise<{ rows: SearchRow[]; total: number }> {
   const q = query.normalize('NFC').trim().slice(0, 100);
   const conds: SQL[] = [];
-  if (scope) conds.push(inArray(patients.homeClinicId, scope.length ? scope : [NIL]));
+  const inScope = scope ? inArray(patients.homeClinicId, scope.length ? scope : [NIL]) : undefined;
+  if (inScope) conds.push(inScope);
+  const alts: SQL[] = [];
+  let noTrigram = false;
   if (q) {
     const qDigits = digits(q);
     const folded = fold(q);
-    const alts: SQL[] = [];
     if (/^[A-Za-z0-9]+-?\d*$/.test(q) && /[A-Za-z]/.test(q)) alts.push(ilike(patients.code, `${escapeLike(q)}%`));
     if (qDigits.length === 12 && qDigits === q.replace(/[\s.]/g, '')) alts.push(eq(patients.nationalId, qDigits));
     if (qDigits.length >= 4 && qDigits.length === q.replace(/[\s.()+\-]/g, '').length) alts.push(like(patients.phoneDigits, `%${qDigits}%`));
     if (/\p{L}/u.test(folded)) alts.push(like(patients.searchName, `%${escapeLike(folded)}%`));
+    noTrigram = /^[\p{L}\p{N}]{1,2}$/u.test(folded);
     if (alts.length === 0) alts.push(sql`false`);
     conds.push(or(...alts)!);
   }
   const where = and(...conds);
-  const [totalRow] = await db.select({ n: count() }).from(patients).where(where);
+  // A name of one or two letters ("le", "vu", "ho": common family names) has
+  // no trigram, so its alternative is a sequential scan; under the OR that scan
+  // also ran the costly `code ilike` on every row. Those are counted as the
+  // union of the alternatives instead, each on its own index where it has one
+  // (half the time). Elsewhere the OR is cheaper: a union hashes every match.
+  const [first, second, ...rest] = noTrigram ? alts.map((alt) => db.select({ id: patients.id }).from(patients).where(and(inScope, alt))) : [];
+  const counted = first && second ? db.select({ n: count() }).from(union(first, second, ...rest).as('matches')) : db.select({ n: count() }).from(patients).where(where);
+  const [totalRow] = await counted;
   const rows = await db
     .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, sex: patients.sex, phone: patients.phone, clinicName: clinics.name })
     .from(patients)

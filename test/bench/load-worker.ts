@@ -1,8 +1,10 @@
 // The load generator, run in a worker thread so that it does not share the
 // server's event loop: `connections` loops, each sending one GET at a time
 // over its own keep-alive socket, first for the warm-up (not recorded) and
-// then for the measured window. Every loop stops by itself: at the deadline,
-// or at the request cap; a request that hangs is abandoned after timeoutMs.
+// then for the measured window. Requests cycle over job.paths (one turn
+// shared by all loops); with job.expectBody, every body is checked too. Every
+// loop stops by itself: at the deadline, or at the request cap; a request that
+// hangs is abandoned after timeoutMs.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -14,7 +16,10 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections, max
 
 type Outcome = { ok: true } | { ok: false; kind: string };
 
+let nextPath = 0;
+
 function once(): Promise<Outcome> {
+  const path = job.paths[nextPath++ % job.paths.length]!;
   return new Promise((resolve) => {
     let settled = false;
     const settle = (o: Outcome) => {
@@ -23,11 +28,23 @@ function once(): Promise<Outcome> {
         resolve(o);
       }
     };
-    const req = http.request({ agent, host: job.host, port: job.port, path: job.path, method: 'GET', headers: job.headers }, (res) => {
+    const req = http.request({ agent, host: job.host, port: job.port, path, method: 'GET', headers: job.headers }, (res) => {
       const status = res.statusCode ?? 0;
       // The whole body is read: the latency is to the last byte.
-      res.on('data', () => {});
-      res.on('end', () => settle(status === 200 ? { ok: true } : { ok: false, kind: `status ${status}` }));
+      const expect = job.expectBody;
+      let body = '';
+      if (expect === undefined) res.on('data', () => {});
+      else {
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => {
+          body += chunk;
+        });
+      }
+      res.on('end', () => {
+        if (status !== 200) settle({ ok: false, kind: `status ${status}` });
+        else if (expect !== undefined && !body.includes(expect)) settle({ ok: false, kind: `body without ${JSON.stringify(expect)}` });
+        else settle({ ok: true });
+      });
       res.on('error', (e: NodeJS.ErrnoException) => settle({ ok: false, kind: e.code ?? e.name }));
       res.on('aborted', () => settle({ ok: false, kind: 'aborted' }));
     });

@@ -1,5 +1,5 @@
-// Serves an app over real HTTP on 127.0.0.1 (an ephemeral port), checks one
-// request answers as expected, then drives it from a worker thread
+// Serves an app over real HTTP on 127.0.0.1 (an ephemeral port), checks each
+// path answers as expected, then drives it from a worker thread
 // (load-worker.ts) with keep-alive connections and turns the latencies into
 // figures.
 import type { AddressInfo } from 'node:net';
@@ -12,7 +12,10 @@ import { percentile, round, type BenchResult } from './report.ts';
 export interface LoadJob {
   host: string;
   port: number;
-  path: string;
+  /** Requests cycle over these, in order (one path: always the same). */
+  paths: string[];
+  /** When set, every response's body must contain it (else counted as an error). */
+  expectBody?: string;
   headers: Record<string, string>;
   connections: number;
   warmupMs: number;
@@ -48,10 +51,13 @@ export interface LoadSettings {
 export interface HttpTarget {
   /** The app's fetch handler (`app.fetch` of a Hono app). */
   fetch: (request: Request) => Response | Promise<Response>;
-  path: string;
+  /** One path, or several that the load cycles over (each is checked before the load). */
+  path: string | readonly string[];
   headers?: Record<string, string>;
-  /** A string the body of a correct answer contains, checked once before the load. */
+  /** A string the body of a correct answer contains, checked once per path before the load. */
   expectBody?: string;
+  /** Check expectBody in every response of the load too, not only before it. */
+  expectBodyEveryTime?: boolean;
 }
 
 const MAX_REQUESTS_PER_PHASE = 5_000_000;
@@ -61,11 +67,14 @@ const REQUEST_TIMEOUT_MS = 10_000;
 export async function measureHttp(name: string, settings: LoadSettings, target: HttpTarget): Promise<BenchResult> {
   const { server, port } = await listen(target.fetch);
   try {
-    await preflight(port, target);
+    const paths = typeof target.path === 'string' ? [target.path] : [...target.path];
+    if (paths.length === 0) throw new Error(`${name}: no path to load`);
+    for (const path of new Set(paths)) await preflight(port, path, target);
     const reply = await runWorker({
       host: '127.0.0.1',
       port,
-      path: target.path,
+      paths,
+      ...(target.expectBodyEveryTime && target.expectBody !== undefined ? { expectBody: target.expectBody } : {}),
       headers: target.headers ?? {},
       connections: settings.connections,
       warmupMs: settings.warmupSeconds * 1000,
@@ -106,15 +115,15 @@ function close(server: Server): Promise<void> {
 }
 
 /** One request before the load: a wrong answer (a redirect to /login, a 500) stops the measure early and clearly. */
-async function preflight(port: number, target: HttpTarget): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}${target.path}`, { headers: target.headers ?? {}, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+async function preflight(port: number, path: string, target: HttpTarget): Promise<void> {
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: target.headers ?? {}, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
   const body = await res.text();
   if (res.status !== 200) {
     const where = res.headers.get('location');
-    throw new Error(`GET ${target.path} answered ${res.status}${where ? ` (Location: ${where})` : ''} before the load`);
+    throw new Error(`GET ${path} answered ${res.status}${where ? ` (Location: ${where})` : ''} before the load`);
   }
   if (target.expectBody !== undefined && !body.includes(target.expectBody)) {
-    throw new Error(`GET ${target.path} answered 200 but without ${JSON.stringify(target.expectBody)}`);
+    throw new Error(`GET ${path} answered 200 but without ${JSON.stringify(target.expectBody)}`);
   }
 }
 

@@ -15,6 +15,10 @@ export interface BenchResult {
   errors?: number;
   /** Why, e.g. { "status 500": 3, "ECONNRESET": 1 }. Table only. */
   errorKinds?: Record<string, number>;
+  /** Patients in the database the measure searched (patient-search). */
+  patients?: number;
+  /** Lines printed under the table (e.g. how long seeding took). Table only. */
+  notes?: string[];
   /** The measure could not run at all (set by the runner). */
   failed?: string;
 }
@@ -39,6 +43,7 @@ export function jsonLine(r: BenchResult): string {
   if (r.p99_ms !== undefined) out.p99_ms = r.p99_ms;
   if (r.ratio !== undefined) out.ratio = r.ratio;
   if (r.errors !== undefined && r.errors > 0) out.errors = r.errors;
+  if (r.patients !== undefined) out.patients = r.patients;
   if (r.failed !== undefined) out.failed = r.failed;
   return JSON.stringify(out);
 }
@@ -59,6 +64,7 @@ export function table(results: BenchResult[]): string {
   const line = (row: string[]) => row.map((v, i) => (COLUMNS[i]!.left ? v.padEnd(widths[i]!) : v.padStart(widths[i]!))).join('  ');
   const out = [line(rows[0]!), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.slice(1).map(line)];
   for (const r of results) {
+    for (const note of r.notes ?? []) out.push(`  ${r.bench}: ${note}`);
     if (r.failed !== undefined) out.push(`  ${r.bench}: failed: ${r.failed}`);
     if (r.errorKinds && Object.keys(r.errorKinds).length > 0) {
       out.push(`  ${r.bench}: errors: ${Object.entries(r.errorKinds).map(([k, n]) => `${k} ×${n}`).join(', ')}`);

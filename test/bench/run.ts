@@ -6,16 +6,18 @@
 //   BENCH_SECONDS       measured seconds per measure (default 10), after ~1 s of warm-up.
 //   BENCH_ONLY          comma-separated measure names (default: all). A measure's
 //                       ratio baseline runs too.
+//   BENCH_PATIENTS      synthetic patients patient-search adds (default 60000).
 //
 // Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
 import { barePage } from './bare-page.ts';
 import { openBenchDatabase, type OpenedBenchDatabase } from './database.ts';
 import { homePage } from './home-page.ts';
+import { patientSearch } from './patient-search.ts';
 import type { BenchContext, Measure } from './measure.ts';
 import { jsonLine, round, table, type BenchResult } from './report.ts';
 
 /** Every measure, in the order they run. Later issues add theirs here. */
-const MEASURES: Measure[] = [barePage, homePage];
+const MEASURES: Measure[] = [barePage, homePage, patientSearch];
 
 const CONNECTIONS = 20;
 const WARMUP_SECONDS = 1;

@@ -58,7 +58,7 @@ describeEachDatabase('access matrix', (get) => {
       }
     }
     expect(failures).toEqual([]);
-  });
+  }, 180_000);
 
   it('a clinic the user does not work at answers 404, as if it did not exist', async () => {
     const { db } = get();

@@ -4,7 +4,8 @@
 import { count, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { auditLog, patientPhotos, patients } from '../../db/schema.ts';
-import { patientCode } from '../../server/services/patients.ts';
+import { fold } from '../../db/fold.ts';
+import { patientCode, searchPatients } from '../../server/services/patients.ts';
 import { makeTestApp } from '../helpers/app.ts';
 import { TestClient } from '../helpers/client.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -98,6 +99,28 @@ describeEachDatabase('patients', (get) => {
     // The htmx fragment is just the results.
     const frag = await c.get('/patients?q=an', { 'hx-request': 'true', 'hx-target': 'results' });
     expect(frag.html.startsWith('<section id="results"')).toBe(true);
+  });
+
+  it('a name of two letters ("Lê") finds it by name and by code, each patient counted once', async () => {
+    const { db, clinic } = await setup('doctor');
+    const tag = `${Date.now().toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.toUpperCase();
+    const people = [
+      ['LE', 'Phạm Văn Hải'], // by code only
+      ['ZZ', 'Lê Văn An'], // by name only
+      ['LE', 'Lê Thị Hoa'], // by both
+      ['ZZ', 'Vũ Văn Nam'], // neither
+    ] as const;
+    await db.insert(patients).values(
+      people.map(([prefix, fullName], i) => ({ code: `${prefix}${tag}-${i}`, homeClinicId: clinic.id, fullName, searchName: fold(fullName), birthDate: '1980-01-01', sex: 'male' as const })),
+    );
+    const le = await searchPatients(db, 'le', [clinic.id], 1, 20);
+    expect(le.total).toBe(3);
+    expect(le.rows.map((r) => r.fullName).sort()).toEqual(['Lê Thị Hoa', 'Lê Văn An', 'Phạm Văn Hải']);
+    // With its diacritic it cannot be a code: by name only.
+    expect((await searchPatients(db, 'Lê', [clinic.id], 1, 20)).total).toBe(2);
+    // One letter, past the last page: no rows, the total still counted.
+    const v = await searchPatients(db, 'v', [clinic.id], 2, 20);
+    expect(v).toEqual({ rows: [], total: 3 });
   });
 
   it('shows possible duplicates before saving, and saves only when the user confirms', async () => {
