@@ -117,8 +117,9 @@ export function checkOrder(d: OrderDraft, ctx: OrderContext, p: RuleParams): Fin
   // R3: a phase change is a doctor's act with a reason.
   if (previous && previous.phase !== d.phase) add('R3', 'phase_change', 'reason', { from: previous.phase, to: d.phase });
 
-  // R5 first dose of the episode.
-  if (ctx.prior.length === 0) {
+  // R5 the first dose of an induction: the episode's first order, or a
+  // re-induction after missed days (R11) or another phase.
+  if (ctx.prior.length === 0 || (d.phase === 'induction' && previous?.phase !== 'induction')) {
     if (d.dailyMg > p.first_dose_max_mg) add('R5', 'first_dose_above_max', 'reason', { max: p.first_dose_max_mg });
     else if (d.dailyMg > p.first_dose_warn_mg) add('R5', 'first_dose_above_warn', 'warn', { warn: p.first_dose_warn_mg });
   }

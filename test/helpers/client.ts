@@ -1,11 +1,13 @@
 // A small browser for app.request(): keeps cookies, sends Origin like a
 // browser would, and reads the CSRF token from the pages it gets.
 import type { Hono } from 'hono';
+import { CookieJar } from './cookies.ts';
 
 export const ORIGIN = 'http://localhost';
 
 export class TestClient {
-  cookies = new Map<string, string>();
+  private readonly jar = new CookieJar();
+  readonly cookies = this.jar.cookies;
   csrf = '';
   constructor(
     private app: Hono<any>,
@@ -17,19 +19,11 @@ export class TestClient {
   }
 
   private cookieHeader(): string {
-    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; ');
+    return this.jar.header();
   }
 
   private remember(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /max-age=0/i.test(a) || /expires=thu, 01 jan 1970/i.test(a));
-      if (expired || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    this.jar.remember(res);
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {

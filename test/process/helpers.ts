@@ -2,6 +2,7 @@
 // server (fetch, no redirects followed), a registry of spawned servers and temp
 // folders cleaned up in afterAll whatever happened, and direct access to a
 // stopped server's database.
+import { CookieJar } from '../helpers/cookies.ts';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
@@ -14,25 +15,18 @@ export const DEMO_PASSWORD = 'demo-pass-1234';
 
 /** A browser-like client for a running server: keeps cookies, sends Origin, reads `_csrf` from pages. */
 export class HttpClient {
-  readonly cookies = new Map<string, string>();
+  private readonly jar = new CookieJar();
+  readonly cookies = this.jar.cookies;
   csrf = '';
   constructor(readonly base: string) {}
 
   private remember(res: Response): void {
-    for (const line of res.headers.getSetCookie()) {
-      const [pair, ...attrs] = line.split(';');
-      const eq = pair!.indexOf('=');
-      const name = pair!.slice(0, eq).trim();
-      const value = pair!.slice(eq + 1).trim();
-      const expired = attrs.some((a) => /max-age=0/i.test(a) || /expires=thu, 01 jan 1970/i.test(a));
-      if (expired || value === '') this.cookies.delete(name);
-      else this.cookies.set(name, value);
-    }
+    this.jar.remember(res);
   }
 
   async request(path: string, init: RequestInit = {}): Promise<Response> {
     const headers = new Headers(init.headers);
-    if (this.cookies.size) headers.set('cookie', [...this.cookies].map(([k, v]) => `${k}=${v}`).join('; '));
+    if (this.cookies.size) headers.set('cookie', this.jar.header());
     const res = await fetch(`${this.base}${path}`, { ...init, headers, redirect: 'manual', signal: init.signal ?? AbortSignal.timeout(20_000) });
     this.remember(res);
     return res;

@@ -42,6 +42,8 @@ describe('order rules', () => {
     ['R5 first dose within the usual range', draft({ dailyMg: 20 }), [], []],
     ['R5 first dose above 20 mg warns', draft({ dailyMg: 25 }), [], ['R5:first_dose_above_warn:warn']],
     ['R5 first dose above 30 mg needs a written reason', draft({ dailyMg: 35 }), [], ['R5:first_dose_above_max:reason']],
+    ['R5 a re-induction after maintenance is a first dose again', draft({ dailyMg: 40 }), [prior('maintenance', addDays(TODAY, -40), addDays(TODAY, -8), 80)], ['R3:phase_change:reason', 'R5:first_dose_above_max:reason']],
+    ['R5 the second day of an induction is not', draft({ dailyMg: 30 }), [prior('induction', addDays(TODAY, -1), addDays(TODAY, -1), 25)], []],
     ['R5 a dose of 0 mg is refused', draft({ dailyMg: 0 }), [], ['R5:dose_out_of_range:refuse']],
     ['R5 a dose of 10,000 mg is refused', draft({ dailyMg: 10_000 }), [], ['R5:dose_out_of_range:refuse', 'R5:first_dose_above_max:reason', 'R7:high_dose:second_doctor']],
     ['R4 induction orders are daily', draft({ endDate: addDays(TODAY, 1) }), [], ['R4:induction_length:refuse']],
