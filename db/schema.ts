@@ -463,3 +463,85 @@ export const urineTests = pgTable(
   },
   (t) => [index('urine_tests_patient_idx').on(t.patientId, t.testDate)],
 );
+
+// ---------------------------------------------------------------------------
+// Dose records. Append-only: the only change a row may undergo is the move of
+// a pump dose from pending (or unknown) to its final state; a mistake is
+// voided by a new row that references it.
+
+export const DOSE_RECORD_OUTCOMES = ['given', 'take_home', 'supplied', 'withheld', 'refused', 'vomited', 'spilled'] as const;
+export const DOSE_STATUSES = ['completed', 'pending', 'failed', 'unknown'] as const;
+export const INTOXICATION = ['none', 'suspected', 'intoxicated'] as const;
+
+export const doses = pgTable(
+  'doses',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    episodeId: uuid('episode_id')
+      .notNull()
+      .references(() => episodes.id),
+    orderId: uuid('order_id').references(() => doseOrders.id),
+    /** Where it happened (the home clinic, or a host under a guest authorisation). */
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    /** The local date at that clinic (R9, R11). */
+    serviceDay: date('service_day', { mode: 'string' }).notNull(),
+    part: integer('part').notNull().default(1),
+    outcome: text('outcome').$type<(typeof DOSE_RECORD_OUTCOMES)[number]>().notNull(),
+    status: text('status').$type<(typeof DOSE_STATUSES)[number]>().notNull().default('completed'),
+    prescribedMg: numeric('prescribed_mg', { precision: 6, scale: 1, mode: 'number' }).notNull(),
+    givenMg: numeric('given_mg', { precision: 6, scale: 1, mode: 'number' }).notNull().default(0),
+    ml: numeric('ml', { precision: 7, scale: 2, mode: 'number' }).notNull().default(0),
+    concentration: numeric('concentration', { precision: 6, scale: 2, mode: 'number' }).notNull(),
+    method: text('method').$type<'manual' | 'pump'>().notNull().default('manual'),
+    intoxication: text('intoxication').$type<(typeof INTOXICATION)[number]>(),
+    breathAlcohol: numeric('breath_alcohol', { precision: 5, scale: 3, mode: 'number' }),
+    /** The decision the record was made under: its kind and reasons with rule ids. */
+    decision: jsonb('decision').$type<Record<string, unknown>>().notNull().default({}),
+    ruleSetVersionId: uuid('rule_set_version_id').references(() => ruleSetVersions.id),
+    givenBy: uuid('given_by')
+      .notNull()
+      .references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    /** Set on a void row: the dose it cancels, and why. */
+    voidsId: uuid('voids_id').references((): AnyPgColumn => doses.id),
+    voidReason: text('void_reason'),
+    /** The counter's idempotency key: a retried request finds its record. */
+    requestId: text('request_id'),
+  },
+  (t) => [
+    index('doses_patient_day_idx').on(t.patientId, t.serviceDay),
+    index('doses_clinic_day_idx').on(t.clinicId, t.serviceDay),
+    uniqueIndex('doses_request_uq').on(t.requestId),
+    uniqueIndex('doses_voids_uq').on(t.voidsId),
+    check('doses_outcome_ck', inList('outcome', DOSE_RECORD_OUTCOMES)),
+    check('doses_status_ck', inList('status', DOSE_STATUSES)),
+    check('doses_part_ck', sql`part in (1, 2)`),
+    check('doses_mg_ck', sql`given_mg >= 0 and given_mg <= prescribed_mg and prescribed_mg > 0`),
+  ],
+);
+
+/**
+ * R9, held by the database: one row per patient, service day and part while
+ * a dose covering it stands. Claimed in the dose's transaction (a second
+ * claim fails on the primary key, whichever counter or retry makes it),
+ * released when that dose is voided or its pump fails before delivering.
+ */
+export const doseSlots = pgTable(
+  'dose_slots',
+  {
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    serviceDay: date('service_day', { mode: 'string' }).notNull(),
+    part: integer('part').notNull(),
+    doseId: uuid('dose_id')
+      .notNull()
+      .references(() => doses.id),
+  },
+  (t) => [primaryKey({ columns: [t.patientId, t.serviceDay, t.part] }), uniqueIndex('dose_slots_dose_uq').on(t.doseId)],
+);

@@ -33,6 +33,7 @@ export const AUDIT_ACTIONS = [
   'guest_authorise',
   'order_prescribe',
   'urine_test_record',
+  'dose_record',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -1,5 +1,6 @@
 import type { Messages } from './index.ts';
 import * as patients from './patients.ts';
+import * as counter from './counter.ts';
 import * as rules from './rules.ts';
 import type { CoreMessages } from './vi.ts';
 
@@ -180,4 +181,4 @@ const core: CoreMessages = {
   audit_action_demo_seed: 'Demo data created',
 };
 
-export const en: Messages = { ...core, ...patients.en, ...rules.en };
+export const en: Messages = { ...core, ...patients.en, ...rules.en, ...counter.en };

@@ -2,6 +2,7 @@
 // Health's usage (see shared/design/glossary.md). This file defines the keys:
 // the English catalogue must have exactly these, or the type check fails.
 import * as patients from './patients.ts';
+import * as counter from './counter.ts';
 import * as rules from './rules.ts';
 const core = {
   app_name: 'Methadone Point',
@@ -182,5 +183,5 @@ const core = {
 };
 
 /** The whole Vietnamese catalogue: the core above and each feature's messages. */
-export const vi = { ...core, ...patients.vi, ...rules.vi };
+export const vi = { ...core, ...patients.vi, ...rules.vi, ...counter.vi };
 export type CoreMessages = typeof core;

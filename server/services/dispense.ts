@@ -1,0 +1,176 @@
+// Recording a dose at the counter: one transaction that reads today's order
+// and the history, asks the rules (server/dosing/decision.ts), claims the
+// day's slot and writes the record with its audit row. The patient's row is
+// locked first, so two counters (or a double click, or a retried request)
+// deciding for one patient take turns; the slot's primary key is the last net.
+import { and, asc, eq, gte, isNull, lte, notInArray, sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { clinics, doseOrders, doses, doseSlots, episodes, guestAuthorisations, patients, users } from '../../db/schema.ts';
+import { serviceDay } from '../clock.ts';
+import { addDays } from '../dosing/days.ts';
+import { COVERING_OUTCOMES, decideDose, type CounterFacts, type Decision, type DoseOutcome, type DoseRecord } from '../dosing/decision.ts';
+import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
+import { audit } from './audit.ts';
+import type { Actor, ServiceDeps } from './context.ts';
+import { rulesForClinic } from './rule-sets.ts';
+
+/** How far back the history is read: enough for R11's longest threshold and R18's dropout. */
+const HISTORY_DAYS = 60;
+
+export type Dose = typeof doses.$inferSelect;
+
+/** The facts the rules need, read at a clinic on its service day. */
+export async function counterFacts(db: Db, patientId: string, clinicId: string, now: Date): Promise<{ facts: CounterFacts; timeZone: string }> {
+  const [clinic] = await db.select({ tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, clinicId));
+  if (!clinic) throw new NotFound('clinic');
+  const today = serviceDay(now, clinic.tz);
+  const [episode] = await db
+    .select({ id: episodes.id, clinicId: episodes.clinicId, startDate: episodes.startDate, tz: clinics.timeZone })
+    .from(episodes)
+    .innerJoin(clinics, eq(clinics.id, episodes.clinicId))
+    .where(and(eq(episodes.patientId, patientId), isNull(episodes.endDate)));
+  const orders = episode
+    ? await db.select().from(doseOrders).where(eq(doseOrders.episodeId, episode.id)).orderBy(asc(doseOrders.startDate), asc(doseOrders.createdAt))
+    : [];
+  const history = await db
+    .select({ serviceDay: doses.serviceDay, part: doses.part, outcome: doses.outcome, clinicId: doses.clinicId, givenMg: doses.givenMg, at: doses.at, byName: users.fullName, status: doses.status })
+    .from(doses)
+    .innerJoin(users, eq(users.id, doses.givenBy))
+    .where(
+      and(
+        eq(doses.patientId, patientId),
+        gte(doses.serviceDay, addDays(today, -HISTORY_DAYS)),
+        isNull(doses.voidsId),
+        notInArray(doses.status, ['failed']),
+        // Not voided by a later row.
+        sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`,
+      ),
+    );
+  const guests = episode
+    ? await db
+        .select({ hostClinicId: guestAuthorisations.hostClinicId, fromDate: guestAuthorisations.fromDate, toDate: guestAuthorisations.toDate })
+        .from(guestAuthorisations)
+        .where(and(eq(guestAuthorisations.episodeId, episode.id), lte(guestAuthorisations.fromDate, today), gte(guestAuthorisations.toDate, today)))
+    : [];
+  const facts: CounterFacts = {
+    today,
+    clinicId,
+    episode: episode ? { clinicId: episode.clinicId, startDate: episode.startDate } : null,
+    orders: orders.map((o) => ({
+      id: o.id,
+      phase: o.phase,
+      startDate: o.startDate,
+      endDate: o.endDate,
+      dailyMg: o.dailyMg,
+      splitMg: o.splitFirstMg !== null ? [o.splitFirstMg, o.splitSecondMg!] : null,
+      takeHomeDays: o.takeHomeDays,
+      writtenDay: serviceDay(o.createdAt, episode!.tz),
+    })),
+    history: history.map((h): DoseRecord => ({ serviceDay: h.serviceDay, part: h.part === 2 ? 2 : 1, outcome: h.outcome, clinicId: h.clinicId, givenMg: h.givenMg, at: h.at, byName: h.byName })),
+    guestAuthorisations: guests,
+    approvals: [],
+  };
+  return { facts, timeZone: clinic.tz };
+}
+
+export interface RecordDoseInput {
+  patientId: string;
+  /** The counter's clinic. */
+  clinicId: string;
+  outcome: Extract<DoseOutcome, 'given' | 'withheld' | 'refused'>;
+  intoxication: 'none' | 'suspected' | 'intoxicated';
+  breathAlcohol: number | null;
+  /** A key the counter page generates per card: a retried request returns the same record. */
+  requestId: string;
+}
+
+export type RecordDoseResult = { kind: 'recorded'; dose: Dose; decision: Decision } | { kind: 'refused'; decision: Decision };
+
+/**
+ * Records what happened at the counter, under the decision of this moment.
+ * A dose is given only when the rules say give (or reduced) and the
+ * observation check found no sign of intoxication (R10); otherwise it is
+ * withheld with the reason. The given mg is the decision's, never more.
+ */
+export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input: RecordDoseInput, scope: string[] | null): Promise<RecordDoseResult> {
+  if (scope && !scope.includes(input.clinicId)) throw new NotFound('clinic');
+  const [already] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
+  if (already) {
+    if (already.patientId !== input.patientId) throw new Invalid({ requestId: 'err_invalid' });
+    return { kind: 'recorded', dose: already, decision: already.decision as unknown as Decision };
+  }
+  try {
+    return await db.transaction(async (tx) => {
+      // Concurrent decisions for one patient take turns here.
+      const [patient] = await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, input.patientId)).for('update');
+      if (!patient) throw new NotFound('patient');
+      const now = clock.now();
+      const { facts } = await counterFacts(tx, input.patientId, input.clinicId, now);
+      const [episode] = await tx.select({ id: episodes.id, clinicId: episodes.clinicId }).from(episodes).where(and(eq(episodes.patientId, input.patientId), isNull(episodes.endDate)));
+      const rules = await rulesForClinic(tx, episode?.clinicId ?? input.clinicId, facts.today);
+      const decision = decideDose(facts, rules.params);
+      if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused' as const, decision };
+
+      // R10: signs of intoxication withhold the dose until a doctor decides.
+      const outcome = input.outcome === 'given' && input.intoxication !== 'none' ? 'withheld' : input.outcome;
+      const given = outcome === 'given';
+      const [row] = await tx
+        .insert(doses)
+        .values({
+          patientId: input.patientId,
+          episodeId: episode!.id,
+          orderId: decision.orderId,
+          clinicId: input.clinicId,
+          serviceDay: facts.today,
+          part: decision.part,
+          outcome,
+          status: 'completed',
+          prescribedMg: decision.orderedMg,
+          givenMg: given ? decision.mg : 0,
+          ml: given ? decision.ml : 0,
+          concentration: rules.params.concentration_mg_per_ml,
+          method: 'manual',
+          intoxication: input.intoxication,
+          breathAlcohol: input.breathAlcohol,
+          decision: { kind: decision.kind, reasons: decision.reasons, mg: decision.mg },
+          ruleSetVersionId: rules.versionId,
+          givenBy: actor.userId,
+          at: now,
+          requestId: input.requestId,
+        })
+        .returning();
+      if ((COVERING_OUTCOMES as readonly string[]).includes(outcome)) {
+        // R9 in the database: a second claim for this day and part fails here.
+        await tx.insert(doseSlots).values({ patientId: input.patientId, serviceDay: facts.today, part: decision.part, doseId: row!.id });
+      }
+      await audit(tx, {
+        action: 'dose_record',
+        actorId: actor.userId,
+        clinicId: input.clinicId,
+        entityType: 'dose',
+        entityId: row!.id,
+        details: { patientId: input.patientId, outcome, part: decision.part, mg: row!.givenMg, serviceDay: facts.today },
+        address: actor.address,
+        at: now,
+      });
+      return { kind: 'recorded' as const, dose: row!, decision };
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, 'dose_slots_pkey')) throw new Conflict('err_already_dosed');
+    if (isUniqueViolation(e, 'doses_request_uq')) {
+      const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
+      if (again) return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision };
+    }
+    throw e;
+  }
+}
+
+/** The doses of a clinic's service day, with who recorded them (the daily register's rows). */
+export async function dosesOfDay(db: Db, clinicId: string, day: string) {
+  return db
+    .select({ dose: doses, byName: users.fullName })
+    .from(doses)
+    .innerJoin(users, eq(users.id, doses.givenBy))
+    .where(and(eq(doses.clinicId, clinicId), eq(doses.serviceDay, day)))
+    .orderBy(asc(doses.at));
+}
