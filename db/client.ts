@@ -88,6 +88,8 @@ export function isUnavailable(e: unknown): boolean {
   for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
     const code = (cur as { code?: unknown }).code;
     if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return true;
+    // A database closed to connections (during maintenance or a restore) says 55000.
+    if (code === '55000' && /not currently accepting connections/.test(String((cur as { message?: unknown }).message))) return true;
     if (cur instanceof DatabaseUnavailableError) return true;
     cur = (cur as { cause?: unknown }).cause;
   }

@@ -82,7 +82,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       return errorResponse(ctx, 503);
     }
     // Only the error's class and the route: a message may quote patient data.
-    deps.logger.error('unhandled_error', { name: err.name, route: ctx.req.routePath, method: ctx.req.method });
+    deps.logger.error('unhandled_error', { name: err.name, code: errorCode(err), route: ctx.req.routePath, method: ctx.req.method });
     if (deps.config.NODE_ENV !== 'production') deps.logger.debug('unhandled_error_stack', { stack: err.stack ?? null });
     return errorResponse(ctx, 500);
   });
@@ -103,4 +103,14 @@ function errorResponse(c: Ctx, status: 403 | 404 | 409 | 422 | 500 | 503, key?: 
 
 function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+}
+
+/** The first error code in the cause chain (driver codes are not patient data). */
+function errorCode(e: unknown): string | null {
+  for (let cur: unknown = e, depth = 0; cur && depth < 5; depth++) {
+    const code = (cur as { code?: unknown }).code;
+    if (typeof code === 'string') return code;
+    cur = (cur as { cause?: unknown }).cause;
+  }
+  return null;
 }
