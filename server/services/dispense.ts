@@ -20,7 +20,7 @@ const HISTORY_DAYS = 60;
 export type Dose = typeof doses.$inferSelect;
 
 /** The facts the rules need, read at a clinic on its service day. */
-export async function counterFacts(db: Db, patientId: string, clinicId: string, now: Date): Promise<{ facts: CounterFacts; timeZone: string }> {
+export async function counterFacts(db: Db, patientId: string, clinicId: string, now: Date): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null }> {
   const [clinic] = await db.select({ tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, clinicId));
   if (!clinic) throw new NotFound('clinic');
   const today = serviceDay(now, clinic.tz);
@@ -70,7 +70,7 @@ export async function counterFacts(db: Db, patientId: string, clinicId: string, 
     guestAuthorisations: guests,
     approvals: [],
   };
-  return { facts, timeZone: clinic.tz };
+  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null };
 }
 
 export interface RecordDoseInput {
@@ -105,9 +105,9 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
       const [patient] = await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, input.patientId)).for('update');
       if (!patient) throw new NotFound('patient');
       const now = clock.now();
-      const { facts } = await counterFacts(tx, input.patientId, input.clinicId, now);
-      const [episode] = await tx.select({ id: episodes.id, clinicId: episodes.clinicId }).from(episodes).where(and(eq(episodes.patientId, input.patientId), isNull(episodes.endDate)));
-      const rules = await rulesForClinic(tx, episode?.clinicId ?? input.clinicId, facts.today);
+      const { facts, episodeId } = await counterFacts(tx, input.patientId, input.clinicId, now);
+      // The home clinic's rules apply, also to a guest dose elsewhere (R16).
+      const rules = await rulesForClinic(tx, facts.episode?.clinicId ?? input.clinicId, facts.today);
       const decision = decideDose(facts, rules.params);
       if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused' as const, decision };
 
@@ -118,7 +118,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
         .insert(doses)
         .values({
           patientId: input.patientId,
-          episodeId: episode!.id,
+          episodeId: episodeId!,
           orderId: decision.orderId,
           clinicId: input.clinicId,
           serviceDay: facts.today,

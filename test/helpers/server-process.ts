@@ -39,13 +39,18 @@ export interface ServerProcess {
  * SEED_DEMO, ...). Resolves once it prints its URL; rejects if it exits first
  * or does not come up within `timeoutMs`.
  */
-export async function startServer(env: Record<string, string>, opts: { timeoutMs?: number; port?: number } = {}): Promise<ServerProcess> {
+export async function startServer(
+  env: Record<string, string>,
+  /** onSpawn: told of the child at once, so a caller can clean it up even if start-up fails. */
+  opts: { timeoutMs?: number; port?: number; onSpawn?: (child: ChildProcess) => void } = {},
+): Promise<ServerProcess> {
   const port = opts.port ?? (await freePort());
   const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  opts.onSpawn?.(child);
   let out = '';
   child.stdout!.on('data', (d) => (out += d));
   child.stderr!.on('data', (d) => (out += d));

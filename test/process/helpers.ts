@@ -3,13 +3,13 @@
 // folders cleaned up in afterAll whatever happened, and direct access to a
 // stopped server's database.
 import { CookieJar } from '../helpers/cookies.ts';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { sql } from 'drizzle-orm';
 import { openDatabase, type DatabaseTarget, type Db } from '../../db/client.ts';
 import { rows } from '../../db/sql.ts';
 import { verifyAuditChain } from '../../server/services/audit.ts';
-import { freePort, ROOT, tempDir, type ServerProcess } from '../helpers/server-process.ts';
+import { startServer, tempDir, type ServerProcess } from '../helpers/server-process.ts';
 
 export const DEMO_PASSWORD = 'demo-pass-1234';
 
@@ -105,60 +105,6 @@ export async function listedClinicCodes(client: HttpClient): Promise<Set<string>
   return new Set([...page.html.matchAll(/<code>([A-Z0-9]+)<\/code>/g)].map((m) => m[1]!));
 }
 
-/**
- * Spawns the server as test/helpers/server-process.ts startServer() does, but
- * hands the child to `track` as soon as it exists, and kills it if it does not
- * come up in time: a start that times out leaves no server behind.
- */
-export async function spawnServer(env: Record<string, string>, timeoutMs: number, track: (child: ChildProcess) => void): Promise<ServerProcess> {
-  const port = await freePort();
-  const child = spawn(process.execPath, ['--import', 'tsx', 'server/main.ts'], {
-    cwd: ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', HOST: '127.0.0.1', PORT: String(port), ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  track(child);
-  let out = '';
-  child.stdout!.on('data', (d) => (out += d));
-  child.stderr!.on('data', (d) => (out += d));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
-  const url = `http://127.0.0.1:${port}`;
-  await new Promise<void>((resolve, reject) => {
-    let settled = false;
-    const poll = setInterval(() => {
-      if (!out.includes('Methadone Point is running at')) return;
-      settled = true;
-      clearInterval(poll);
-      clearTimeout(timer);
-      resolve();
-    }, 50);
-    const timer = setTimeout(() => {
-      settled = true;
-      clearInterval(poll);
-      child.kill('SIGKILL');
-      reject(new Error(`server did not start within ${timeoutMs} ms:\n${out}`));
-    }, timeoutMs);
-    void exited.then(({ code, signal }) => {
-      if (settled) return;
-      clearInterval(poll);
-      clearTimeout(timer);
-      reject(new Error(`server exited (code ${code}, signal ${signal}) before it started:\n${out}`));
-    });
-  });
-  return {
-    child,
-    url,
-    port,
-    output: () => out,
-    exited,
-    stop: async (signal: NodeJS.Signals = 'SIGTERM') => {
-      if (child.exitCode !== null || child.signalCode !== null) return;
-      child.kill(signal);
-      await exited;
-    },
-  };
-}
-
 /** Keeps track of what a test file spawned or created, so afterAll can clean up after a failure too. */
 export class Cleanup {
   private children = new Set<ChildProcess>();
@@ -173,10 +119,10 @@ export class Cleanup {
 
   /** Starts a server (LOG_LEVEL warn unless given); it is killed in run() if still alive. */
   start(env: Record<string, string>, opts: { timeoutMs?: number } = {}): Promise<ServerProcess> {
-    return spawnServer({ LOG_LEVEL: 'warn', ...env }, opts.timeoutMs ?? 90_000, (child) => {
+    return startServer({ LOG_LEVEL: 'warn', ...env }, { timeoutMs: opts.timeoutMs ?? 90_000, onSpawn: (child) => {
       this.children.add(child);
       child.on('exit', () => this.children.delete(child));
-    });
+    } });
   }
 
   defer(task: () => Promise<void>): void {
