@@ -545,3 +545,88 @@ export const doseSlots = pgTable(
   },
   (t) => [primaryKey({ columns: [t.patientId, t.serviceDay, t.part] }), uniqueIndex('dose_slots_dose_uq').on(t.doseId)],
 );
+
+/**
+ * Check-in at a reception desk or a self check-in tablet: the patient joins
+ * the counter's queue. One row per patient, clinic and service day (a second
+ * scan finds the first); calling the patient to the counter stamps it. Not a
+ * record of care: the dose record is.
+ */
+export const checkIns = pgTable(
+  'check_ins',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    serviceDay: date('service_day', { mode: 'string' }).notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    by: uuid('by').references(() => users.id),
+    /** Set when a nurse calls the patient to the counter. */
+    calledAt: timestamp('called_at', { withTimezone: true }),
+    calledBy: uuid('called_by').references(() => users.id),
+  },
+  (t) => [uniqueIndex('check_ins_patient_day_uq').on(t.patientId, t.clinicId, t.serviceDay), index('check_ins_clinic_day_idx').on(t.clinicId, t.serviceDay, t.at)],
+);
+
+/**
+ * A doctor's decision on a patient's dose for one service day: after a
+ * withholding for intoxication (R10: 'resume' lets the counter dose again,
+ * 'no_dose' keeps it closed for the day), or the approval of a reduced dose
+ * after missed days (R11: 'reduced' with its maximum mg). Append-only.
+ */
+export const REVIEW_KINDS = ['resume', 'reduced', 'no_dose'] as const;
+export const doseReviews = pgTable(
+  'dose_reviews',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    serviceDay: date('service_day', { mode: 'string' }).notNull(),
+    kind: text('kind').$type<(typeof REVIEW_KINDS)[number]>().notNull(),
+    maxMg: numeric('max_mg', { precision: 6, scale: 1, mode: 'number' }),
+    note: text('note').notNull(),
+    doctorId: uuid('doctor_id')
+      .notNull()
+      .references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('dose_reviews_patient_day_idx').on(t.patientId, t.serviceDay),
+    check('dose_reviews_kind_ck', inList('kind', REVIEW_KINDS)),
+    check('dose_reviews_mg_ck', sql`(kind = 'reduced') = (max_mg is not null) and (max_mg is null or max_mg > 0)`),
+  ],
+);
+
+/**
+ * R13: the nurse's observation after a dose — swallowed (drank water and
+ * spoke), or a diversion incident (held in the mouth to spit it out), which
+ * flags the patient on every card from then on. Append-only.
+ */
+export const SWALLOW_OUTCOMES = ['swallowed', 'diversion'] as const;
+export const swallowChecks = pgTable(
+  'swallow_checks',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    doseId: uuid('dose_id')
+      .notNull()
+      .references(() => doses.id),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    outcome: text('outcome').$type<(typeof SWALLOW_OUTCOMES)[number]>().notNull(),
+    note: text('note').notNull().default(''),
+    by: uuid('by')
+      .notNull()
+      .references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [uniqueIndex('swallow_checks_dose_uq').on(t.doseId), index('swallow_checks_patient_idx').on(t.patientId, t.outcome), check('swallow_checks_outcome_ck', inList('outcome', SWALLOW_OUTCOMES))],
+);

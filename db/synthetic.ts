@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
 import { fold } from './fold.ts';
-import { clinicCounters, doseOrders, episodes, patients } from './schema.ts';
+import { clinicCounters, doseOrders, doses, doseSlots, episodes, patients } from './schema.ts';
 
 const FAMILY = ['Nguyễn', 'Trần', 'Lê', 'Phạm', 'Hoàng', 'Huỳnh', 'Phan', 'Vũ', 'Võ', 'Đặng', 'Bùi', 'Đỗ', 'Hồ', 'Ngô', 'Dương', 'Lý', 'Đinh', 'Trịnh', 'Đoàn', 'Lương'];
 const MIDDLE_M = ['Văn', 'Hữu', 'Đức', 'Quốc', 'Minh', 'Thành', 'Công', 'Xuân', 'Đình', 'Ngọc'];
@@ -34,6 +34,14 @@ export interface SyntheticOptions {
   prescriberId: string;
   seed?: number;
   communes?: { code: number; provinceCode: number }[];
+  /**
+   * Days of dose history before today (0: none). Most patients were dosed
+   * yesterday and came on ~93% of the days before; every tenth has a gap that
+   * shows one of the counter's missed-day decisions (R11): 2, 3 or 6 days.
+   */
+  historyDays?: number;
+  /** Who gave the history's doses (default: the prescriber). */
+  giverId?: string;
 }
 
 const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
@@ -79,7 +87,7 @@ export async function seedPatients(db: Db, o: SyntheticOptions): Promise<number>
       const inserted = await tx.insert(patients).values(people).returning({ id: patients.id });
       const eps = inserted.map((p, i) => ({ patientId: p.id, clinicId: people[i]!.homeClinicId, kind: 'first' as const, startDate: addDays(o.today, -r.int(7, 700)), referralSource: '' }));
       const epRows = await tx.insert(episodes).values(eps).returning({ id: episodes.id, patientId: episodes.patientId, startDate: episodes.startDate });
-      await tx.insert(doseOrders).values(
+      const orderRows = await tx.insert(doseOrders).values(
         epRows.map((e) => ({
           patientId: e.patientId,
           episodeId: e.id,
@@ -89,7 +97,38 @@ export async function seedPatients(db: Db, o: SyntheticOptions): Promise<number>
           dailyMg: r.int(4, 14) * 10,
           prescribedBy: o.prescriberId,
         })),
-      );
+      ).returning({ id: doseOrders.id, episodeId: doseOrders.episodeId, startDate: doseOrders.startDate, dailyMg: doseOrders.dailyMg });
+      if (o.historyDays) {
+        const history: (typeof doses.$inferInsert)[] = [];
+        epRows.forEach((e, i) => {
+          const order = orderRows[i]!;
+          const gap = [7, 8, 9].includes((start + i) % 10) ? { 7: 4, 8: 7, 9: 3 }[(start + i) % 10]! : 1;
+          for (let back = gap; back <= o.historyDays!; back++) {
+            const day = addDays(o.today, -back);
+            if (day < e.startDate) break;
+            if (back > gap && r.next() > 0.93) continue;
+            history.push({
+              patientId: e.patientId,
+              episodeId: e.id,
+              orderId: day >= order.startDate ? order.id : null,
+              clinicId: people[i]!.homeClinicId,
+              serviceDay: day,
+              outcome: 'given',
+              prescribedMg: order.dailyMg,
+              givenMg: order.dailyMg,
+              ml: order.dailyMg / 10,
+              concentration: 10,
+              givenBy: o.giverId ?? o.prescriberId,
+              // Between 07:00 and 10:00 at UTC+7.
+              at: new Date(Date.parse(`${day}T00:00:00Z`) + r.int(0, 180) * 60_000),
+            });
+          }
+        });
+        for (let k = 0; k < history.length; k += 2000) {
+          const rows = await tx.insert(doses).values(history.slice(k, k + 2000)).returning({ id: doses.id, patientId: doses.patientId, serviceDay: doses.serviceDay });
+          await tx.insert(doseSlots).values(rows.map((d) => ({ patientId: d.patientId, serviceDay: d.serviceDay, part: 1, doseId: d.id })));
+        }
+      }
     });
   }
   for (const [clinicId, n] of next) {

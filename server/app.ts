@@ -20,6 +20,9 @@ import { placeRoutes } from './routes/places.ts';
 import { patientImportRoutes } from './routes/patient-import.ts';
 import { patientRoutes } from './routes/patients.ts';
 import { patientCardRoutes } from './routes/patient-card.ts';
+import { counterRoutes } from './routes/counter.ts';
+import { registerRoutes } from './routes/register.ts';
+import { reviewRoutes } from './routes/review.ts';
 import { loadStaticFiles, staticRoutes, type StaticFiles } from './routes/static.ts';
 import { render, viewContext, type AppDeps, type AppEnv, type Ctx } from './routes/support.ts';
 
@@ -68,6 +71,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', patientImportRoutes);
   app.route('/', patientCardRoutes);
   app.route('/', patientRoutes);
+  app.route('/', counterRoutes);
+  app.route('/', reviewRoutes);
+  app.route('/', registerRoutes);
 
   app.notFound((c) => errorResponse(c as Ctx, 404));
   app.onError((err, c) => {

@@ -125,3 +125,18 @@ export function decodeCsv(bytes: Uint8Array): string | null {
     return null;
   }
 }
+
+/**
+ * Rows to CSV for spreadsheets: RFC 4180 quoting, CRLF lines, a UTF-8 byte
+ * order mark (so Excel reads Vietnamese correctly), and a cell that starts
+ * like a formula (= + - @, tab, CR) prefixed with an apostrophe so a
+ * spreadsheet never runs it.
+ */
+export function toCsv(rows: readonly (readonly (string | number)[])[]): string {
+  const cell = (v: string | number): string => {
+    let s = typeof v === 'number' ? String(v) : v;
+    if (typeof v === 'string' && /^[=+\-@\t\r]/.test(s)) s = `'${s}`;
+    return /[",\r\n;]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+  };
+  return `\uFEFF${rows.map((r) => r.map(cell).join(',')).join('\r\n')}\r\n`;
+}

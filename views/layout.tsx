@@ -12,6 +12,9 @@ const HTMX_CONFIG = JSON.stringify({
   historyCacheSize: 0,
   refreshOnHistoryMiss: true,
   includeIndicatorStyles: false,
+  // Settling copies these attributes between the old and new element of an
+  // outerHTML swap; 'style' (a default) would set an inline style the CSP refuses.
+  attributesToSettle: ['class', 'width', 'height'],
   // 422 carries the form again with its messages: swap it like a success.
   responseHandling: [
     { code: '204', swap: false },

@@ -21,6 +21,11 @@ export const ACTIONS = [
   'order.prescribe', // dose orders
   'urine.record', // urine drug test results
   'rules.manage', // rule set parameters
+  'counter.dose', // the counter: scan, decide, record doses, take-home, swallow check, refer, call the queue
+  'counter.checkin', // check a patient in at reception or a self check-in tablet
+  'dose.review', // the doctor's review of doses withheld or refused by the rules (R10, R11)
+  'dose.void', // void a mistaken dose record, with a reason
+  'register.view', // the daily dispensing register, printable and CSV
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -44,6 +49,11 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'order.prescribe': ['doctor'],
   'urine.record': ['doctor', 'nurse'],
   'rules.manage': ['admin'],
+  'counter.dose': ['nurse', 'doctor'],
+  'counter.checkin': ['nurse', 'doctor', 'counsellor'],
+  'dose.review': ['doctor'],
+  'dose.void': ['doctor', 'manager'],
+  'register.view': ['nurse', 'doctor', 'manager'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -100,6 +110,23 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /patients/:patientId/orders/new': 'order.prescribe',
   'POST /patients/:patientId/orders': 'order.prescribe',
   'POST /patients/:patientId/urine-tests': 'urine.record',
+  'GET /counter': 'counter.dose',
+  'GET /counter/queue': 'counter.dose',
+  'GET /counter/find': 'counter.dose',
+  'GET /counter/card/:patientId': 'counter.dose',
+  'POST /counter/check': 'counter.dose',
+  'POST /counter/dose': 'counter.dose',
+  'POST /counter/swallow': 'counter.dose',
+  'POST /counter/take-home': 'counter.dose',
+  'POST /counter/refer': 'counter.dose',
+  'POST /counter/call-next': 'counter.dose',
+  'GET /checkin': 'counter.checkin',
+  'POST /checkin': 'counter.checkin',
+  'GET /review': 'dose.review',
+  'POST /review': 'dose.review',
+  'GET /register': 'register.view',
+  'GET /register.csv': 'register.view',
+  'POST /doses/:doseId/void': 'dose.void',
   'GET /admin/rules': 'rules.manage',
   'POST /admin/rules': 'rules.manage',
 };

@@ -11,7 +11,11 @@
 //          vomited (already_dosed), at any clinic;
 //   3. R12/R16 this clinic is home, or a host with a guest authorisation
 //          covering today (else not_this_clinic);
-//   4. R12/R4 an order in force today (else doctor_review 'no_order');
+//   4. R10 a withholding today for intoxication stands until a doctor rules
+//          'resume' after it (else doctor_review 'withheld_intoxication');
+//          a doctor's 'no_dose' ruling for today closes the day
+//          (doctor_review 'doctor_no_dose');
+//   4b. R12/R4 an order in force today (else doctor_review 'no_order');
 //   5. R11 missed days (below);
 //   6. R8  the next part due (part 1, then part 2), never more than what is
 //          left of the day's total; R2 rounds the volume down.
@@ -19,9 +23,8 @@
 // R9 — what blocks a later attempt the same day: 'given' and 'vomited' (it was
 // swallowed; a replacement is the exception workflow, not this function),
 // 'take_home' and 'supplied'. 'withheld', 'refused' and 'spilled' do not: the
-// dose was not taken, and a later attempt is decided afresh (after R10 the
-// withholding stands until a doctor records a decision — that is the
-// service's to enforce, not the day's count).
+// dose was not taken, and a later attempt is decided afresh — except that
+// after an R10 withholding the day stays closed until a doctor rules (4.).
 //
 // R11 missed days = the service days strictly between the last covered day
 // and today (every day is a service day; closed days, hospital and custody
@@ -111,6 +114,13 @@ export interface MissedDoseApproval {
   maxMg: number;
 }
 
+/** R10: a doctor's ruling on today's dose after a withholding. */
+export interface DoctorRuling {
+  day: string;
+  kind: 'resume' | 'no_dose';
+  at: Date;
+}
+
 export interface CounterFacts {
   today: string;
   clinicId: string;
@@ -119,6 +129,8 @@ export interface CounterFacts {
   history: readonly DoseRecord[];
   guestAuthorisations: readonly GuestAuthorisation[];
   approvals: readonly MissedDoseApproval[];
+  /** R10 rulings; none when absent. */
+  rulings?: readonly DoctorRuling[];
 }
 
 export interface Reason {
@@ -130,6 +142,8 @@ export interface Reason {
 export type ReviewCode =
   | 'no_episode'
   | 'no_order'
+  | 'withheld_intoxication'
+  | 'doctor_no_dose'
   | 'missed_needs_approval'
   | 'missed_needs_order'
   | 'restart_above_max'
@@ -225,7 +239,14 @@ export function decideDose(f: CounterFacts, p: RuleParams): Decision {
   const guest = f.guestAuthorisations.some((g) => g.hostClinicId === f.clinicId && g.fromDate <= today && today <= g.toDate);
   if (f.clinicId !== episode.clinicId && !guest) return { kind: 'not_this_clinic', reasons: [reason('R12', 'not_this_clinic', { homeClinicId: episode.clinicId })] };
 
-  // 4. R12/R4 an order in force today.
+  // 4. R10 a withholding today stands until a doctor rules after it.
+  const rulings = (f.rulings ?? []).filter((r) => r.day === today);
+  if (rulings.some((r) => r.kind === 'no_dose')) return review('doctor_no_dose', 'R10');
+  const withheld = latest(todays.filter((r) => r.outcome === 'withheld'));
+  if (withheld && !rulings.some((r) => r.kind === 'resume' && r.at.getTime() > withheld.at.getTime()))
+    return review('withheld_intoxication', 'R10', { at: withheld.at.toISOString(), byName: withheld.byName });
+
+  // 4b. R12/R4 an order in force today.
   if (!order || next === undefined) {
     const upcoming = f.orders.filter((o) => o.startDate > today).map((o) => o.startDate).sort()[0];
     return review('no_order', 'R12', upcoming ? { nextOrderStart: upcoming } : {});

@@ -32,6 +32,7 @@ export const PARAMETERS = {
   missed_doctor_days: { rule: 'R11', kind: 'days', default: 4, min: 2, max: 10, source: 'Australian table; Hải Phòng practice', confirmed: false },
   missed_reinduction_days: { rule: 'R11', kind: 'days', default: 5, min: 2, max: 14, source: 'Australian table; Hải Phòng practice agrees at 5 days', confirmed: false },
   restart_max_mg: { rule: 'R11', kind: 'mg', default: 40, min: 10, max: 80, source: 'Australian table: restart at min(40 mg, half)', confirmed: false },
+  swallow_check_enabled: { rule: 'R13', kind: 'flag', default: 0, min: 0, max: 1, source: 'Clinic practice: the nurse sees the dose swallowed (turned on per clinic)', confirmed: false },
   take_home_enabled: { rule: 'R14', kind: 'flag', default: 0, min: 0, max: 1, source: 'Vietnam: multi-day dispensing only under provincial schemes', confirmed: true },
   take_home_max_days: { rule: 'R14', kind: 'days', default: 4, min: 1, max: 14, source: 'Provincial schemes (default 4)', confirmed: false },
   take_home_min_days_in_treatment: { rule: 'R14', kind: 'days', default: 90, min: 0, max: 730, source: 'Eligibility checklist: time in treatment', confirmed: false },

@@ -15,6 +15,7 @@ const require = createRequire(import.meta.url);
 const SOURCES: Record<string, { file: () => string; type: string }> = {
   'htmx.min.js': { file: () => require.resolve('htmx.org/dist/htmx.min.js'), type: 'text/javascript; charset=utf-8' },
   'app.js': { file: () => path.join(here, '../../views/static/app.js'), type: 'text/javascript; charset=utf-8' },
+  'counter.js': { file: () => path.join(here, '../../views/static/counter.js'), type: 'text/javascript; charset=utf-8' },
   'camera.js': { file: () => path.join(here, '../../views/static/camera.js'), type: 'text/javascript; charset=utf-8' },
   'app.css': { file: () => path.join(here, '../../views/static/app.css'), type: 'text/css; charset=utf-8' },
 };

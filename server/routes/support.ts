@@ -90,6 +90,10 @@ export function scopeOf(c: Ctx): string[] | null {
 }
 
 const NAV: { href: string; label: TextKey; action: Parameters<typeof can>[1] }[] = [
+  { href: '/counter', label: 'nav_counter', action: 'counter.dose' },
+  { href: '/checkin', label: 'nav_checkin', action: 'counter.checkin' },
+  { href: '/review', label: 'nav_review', action: 'dose.review' },
+  { href: '/register', label: 'nav_register', action: 'register.view' },
   { href: '/patients', label: 'nav_patients', action: 'patient.view' },
   { href: '/admin/clinics', label: 'nav_clinics', action: 'clinic.manage' },
   { href: '/admin/staff', label: 'nav_staff', action: 'staff.manage' },

@@ -34,6 +34,11 @@ export const AUDIT_ACTIONS = [
   'order_prescribe',
   'urine_test_record',
   'dose_record',
+  'dose_take_home',
+  'dose_void',
+  'dose_review',
+  'dose_swallow_check',
+  'check_in',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

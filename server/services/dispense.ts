@@ -5,10 +5,12 @@
 // deciding for one patient take turns; the slot's primary key is the last net.
 import { and, asc, eq, gte, isNull, lte, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { clinics, doseOrders, doses, doseSlots, episodes, guestAuthorisations, patients, users } from '../../db/schema.ts';
+import { clinics, doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, users } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { addDays } from '../dosing/days.ts';
 import { COVERING_OUTCOMES, decideDose, type CounterFacts, type Decision, type DoseOutcome, type DoseRecord } from '../dosing/decision.ts';
+import { orderInForce } from '../dosing/orders.ts';
+import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
@@ -52,6 +54,10 @@ export async function counterFacts(db: Db, patientId: string, clinicId: string, 
         .from(guestAuthorisations)
         .where(and(eq(guestAuthorisations.episodeId, episode.id), lte(guestAuthorisations.fromDate, today), gte(guestAuthorisations.toDate, today)))
     : [];
+  const reviews = await db
+    .select({ kind: doseReviews.kind, maxMg: doseReviews.maxMg, at: doseReviews.at })
+    .from(doseReviews)
+    .where(and(eq(doseReviews.patientId, patientId), eq(doseReviews.serviceDay, today)));
   const facts: CounterFacts = {
     today,
     clinicId,
@@ -68,7 +74,8 @@ export async function counterFacts(db: Db, patientId: string, clinicId: string, 
     })),
     history: history.map((h): DoseRecord => ({ serviceDay: h.serviceDay, part: h.part === 2 ? 2 : 1, outcome: h.outcome, clinicId: h.clinicId, givenMg: h.givenMg, at: h.at, byName: h.byName })),
     guestAuthorisations: guests,
-    approvals: [],
+    approvals: reviews.flatMap((r) => (r.kind === 'reduced' && r.maxMg !== null ? [{ day: today, maxMg: r.maxMg }] : [])),
+    rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
   return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null };
 }
@@ -77,14 +84,26 @@ export interface RecordDoseInput {
   patientId: string;
   /** The counter's clinic. */
   clinicId: string;
-  outcome: Extract<DoseOutcome, 'given' | 'withheld' | 'refused'>;
+  /** What happened at the counter; signs of intoxication turn 'given' into 'withheld' (R10). */
+  outcome: Extract<DoseOutcome, 'given' | 'refused' | 'vomited' | 'spilled'>;
   intoxication: 'none' | 'suspected' | 'intoxicated';
   breathAlcohol: number | null;
   /** A key the counter page generates per card: a retried request returns the same record. */
   requestId: string;
+  /**
+   * What the card showed: the decision's part and mg. When the decision of
+   * this moment differs (another counter dosed meanwhile, a doctor changed
+   * the order), nothing is written and the new decision is returned.
+   */
+  expected?: { part: number; mg: number };
+  /** Manual (what the nurse measured) now; the pump issue adds its own states after the record. */
+  method?: 'manual';
 }
 
-export type RecordDoseResult = { kind: 'recorded'; dose: Dose; decision: Decision } | { kind: 'refused'; decision: Decision };
+export type RecordDoseResult =
+  | { kind: 'recorded'; dose: Dose; decision: Decision }
+  | { kind: 'refused'; decision: Decision }
+  | { kind: 'changed'; decision: Decision };
 
 /**
  * Records what happened at the counter, under the decision of this moment.
@@ -110,10 +129,13 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
       const rules = await rulesForClinic(tx, facts.episode?.clinicId ?? input.clinicId, facts.today);
       const decision = decideDose(facts, rules.params);
       if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused' as const, decision };
+      if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed' as const, decision };
 
       // R10: signs of intoxication withhold the dose until a doctor decides.
-      const outcome = input.outcome === 'given' && input.intoxication !== 'none' ? 'withheld' : input.outcome;
-      const given = outcome === 'given';
+      const outcome = input.intoxication !== 'none' ? 'withheld' : input.outcome;
+      // Given or vomited: the measured dose was swallowed. Spilled: it left the bottle (stock) but was not taken.
+      const given = outcome === 'given' || outcome === 'vomited';
+      const measured = given || outcome === 'spilled';
       const [row] = await tx
         .insert(doses)
         .values({
@@ -127,9 +149,9 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
           status: 'completed',
           prescribedMg: decision.orderedMg,
           givenMg: given ? decision.mg : 0,
-          ml: given ? decision.ml : 0,
+          ml: measured ? decision.ml : 0,
           concentration: rules.params.concentration_mg_per_ml,
-          method: 'manual',
+          method: input.method ?? 'manual',
           intoxication: input.intoxication,
           breathAlcohol: input.breathAlcohol,
           decision: { kind: decision.kind, reasons: decision.reasons, mg: decision.mg },
@@ -161,6 +183,85 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
       const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
       if (again) return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision };
     }
+    throw e;
+  }
+}
+
+export interface TakeHomeInput {
+  patientId: string;
+  clinicId: string;
+  /** How many days after today to hand out, one record (and one bottle) each. */
+  days: number;
+  requestId: string;
+}
+
+/**
+ * R14: take-home doses handed out at the counter after today's dose, one
+ * record per future day so those days are covered (not missed). Allowed when
+ * the patient's rules turn take-home on, the order in force allows that many
+ * days (and no more than the rules' maximum), each day lies within the order,
+ * and today's dose was taken here. Each day's slot is claimed like a dose.
+ */
+export async function recordTakeHome({ db, clock }: ServiceDeps, actor: Actor, input: TakeHomeInput, scope: string[] | null): Promise<Dose[]> {
+  if (scope && !scope.includes(input.clinicId)) throw new NotFound('clinic');
+  const again = await db.select().from(doses).where(sql`${doses.requestId} like ${`${input.requestId}:%`}`).orderBy(asc(doses.serviceDay));
+  if (again.length) return again;
+  try {
+    return await db.transaction(async (tx) => {
+      const [patient] = await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, input.patientId)).for('update');
+      if (!patient) throw new NotFound('patient');
+      const now = clock.now();
+      const { facts, episodeId } = await counterFacts(tx, input.patientId, input.clinicId, now);
+      const rules = await rulesForClinic(tx, facts.episode?.clinicId ?? input.clinicId, facts.today);
+      const order = orderInForce(facts.orders, facts.today);
+      const dosedHere = facts.history.some((h) => h.serviceDay === facts.today && h.clinicId === input.clinicId && (h.outcome === 'given' || h.outcome === 'vomited'));
+      if (!order || !episodeId || !dosedHere) throw new Conflict('err_take_home_not_dosed');
+      const allowed = rules.params.take_home_enabled === 1 ? Math.min(order.takeHomeDays, rules.params.take_home_max_days) : 0;
+      if (input.days < 1 || input.days > allowed) throw new Invalid({ days: 'err_take_home_days' });
+      const days = Array.from({ length: input.days }, (_, i) => addDays(facts.today, i + 1));
+      if (days.some((d) => d > order.endDate)) throw new Invalid({ days: 'err_take_home_after_order' });
+      const volume = volumeFor(order.dailyMg, rules.params.concentration_mg_per_ml, rules.params.measuring_resolution_ml);
+      const rows = await tx
+        .insert(doses)
+        .values(
+          days.map((day) => ({
+            patientId: input.patientId,
+            episodeId,
+            orderId: order.id,
+            clinicId: input.clinicId,
+            serviceDay: day,
+            part: 1,
+            outcome: 'take_home' as const,
+            status: 'completed' as const,
+            prescribedMg: order.dailyMg,
+            givenMg: volume.mg,
+            ml: volume.ml,
+            concentration: rules.params.concentration_mg_per_ml,
+            method: 'manual' as const,
+            decision: { kind: 'take_home', reasons: [{ rule: 'R14', code: 'take_home', values: { days: input.days, handedOutOn: facts.today } }], mg: volume.mg },
+            ruleSetVersionId: rules.versionId,
+            givenBy: actor.userId,
+            at: now,
+            requestId: `${input.requestId}:${day}`,
+          })),
+        )
+        .returning();
+      // R9: the take-home covers its day; a dose at a counter that day finds the slot taken.
+      await tx.insert(doseSlots).values(rows.map((r) => ({ patientId: r.patientId, serviceDay: r.serviceDay, part: 1, doseId: r.id })));
+      await audit(tx, {
+        action: 'dose_take_home',
+        actorId: actor.userId,
+        clinicId: input.clinicId,
+        entityType: 'patient',
+        entityId: input.patientId,
+        details: { days: days, mg: volume.mg },
+        address: actor.address,
+        at: now,
+      });
+      return rows;
+    });
+  } catch (e) {
+    if (isUniqueViolation(e, 'dose_slots_pkey')) throw new Conflict('err_take_home_day_covered');
     throw e;
   }
 }

@@ -209,6 +209,20 @@ describe('R11 thresholds come from the rule set', () => {
   });
 });
 
+describe('R10 a withholding for intoxication stands until a doctor rules', () => {
+  const withheld = rec(0, { outcome: 'withheld', givenMg: 0 });
+  const ruling = (kind: 'resume' | 'no_dose', minutes: number, d = TODAY) => ({ day: d, kind, at: new Date(withheld.at.getTime() + minutes * 60_000) });
+  it.each<[string, Partial<CounterFacts>, string]>([
+    ['R10 withheld earlier today, no ruling: doctor review', { history: [...missed(0), withheld] }, 'doctor_review withheld_intoxication | R10:withheld_intoxication'],
+    ['R10 withheld, then the doctor rules resume: the ordered dose', { history: [...missed(0), withheld], rulings: [ruling('resume', 30)] }, 'give part 1 80 mg 8 ml | R11:ordered_dose'],
+    ['R10 a resume ruled before the withholding does not lift it', { history: [...missed(0), withheld], rulings: [ruling('resume', -30)] }, 'doctor_review withheld_intoxication | R10:withheld_intoxication'],
+    ['R10 a resume of yesterday does not lift today\'s withholding', { history: [...missed(0), withheld], rulings: [ruling('resume', 30, day(-1))] }, 'doctor_review withheld_intoxication | R10:withheld_intoxication'],
+    ['R10 no dose today, ruled by the doctor: doctor review', { history: [...missed(0), withheld], rulings: [ruling('resume', 10), ruling('no_dose', 20)] }, 'doctor_review doctor_no_dose | R10:doctor_no_dose'],
+    ['R10 withheld yesterday does not carry over to today', { history: [...missed(0), rec(1, { outcome: 'withheld', givenMg: 0 }), rec(1)] }, 'give part 1 80 mg 8 ml | R11:ordered_dose'],
+    ['R10 withheld at another clinic today also stands here', { history: [...missed(0), { ...withheld, clinicId: HOST }] }, 'doctor_review withheld_intoxication | R10:withheld_intoxication'],
+  ])('%s', (_name, o, expected) => expect(decide(o)).toBe(expected));
+});
+
 describe('R9 once a day, across every clinic', () => {
   const split = order({ dailyMg: 100, splitMg: [60, 40] });
   it.each<[string, Partial<CounterFacts>, string]>([
@@ -217,7 +231,6 @@ describe('R9 once a day, across every clinic', () => {
     ['R9 given today elsewhere, asked at a clinic with no authorisation: already dosed first', { clinicId: OTHER, history: [...missed(0), rec(0, { clinicId: HOST })] }, `already_dosed at ${HOST} | R9:already_dosed`],
     ['R9 vomited today blocks (the replacement is the exception workflow)', { history: [...missed(0), rec(0, { outcome: 'vomited' })] }, `already_dosed at ${HOME} | R9:already_dosed`],
     ['R9 refused earlier today does not block', { history: [...missed(0), rec(0, { outcome: 'refused', givenMg: 0 })] }, 'give part 1 80 mg 8 ml | R11:ordered_dose'],
-    ['R9 withheld earlier today does not block', { history: [...missed(0), rec(0, { outcome: 'withheld', givenMg: 0 })] }, 'give part 1 80 mg 8 ml | R11:ordered_dose'],
     ['R9 spilled earlier today does not block', { history: [...missed(0), rec(0, { outcome: 'spilled' })] }, 'give part 1 80 mg 8 ml | R11:ordered_dose'],
     ['R9 a take-home for today: take-home day', { history: [...missed(0), rec(0, { outcome: 'take_home', clinicId: HOME })] }, `take_home_day at ${HOME} | R9:take_home_day`],
     ['R9 a supply for today: take-home day', { history: [...missed(0), rec(0, { outcome: 'supplied' })] }, `take_home_day at ${HOME} | R9:take_home_day`],

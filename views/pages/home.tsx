@@ -20,6 +20,8 @@ export interface HomeData {
   clinics: HomeClinic[];
   counts?: { clinics: number; staff: number };
   recentAudit?: AuditRowView[];
+  /** The day's work places the role may open, per clinic. */
+  links?: { counter: boolean; checkin: boolean; register: boolean; review: boolean };
 }
 
 export function HomePage({ ctx, data }: { ctx: ViewContext; data: HomeData }) {
@@ -65,6 +67,14 @@ export function HomePage({ ctx, data }: { ctx: ViewContext; data: HomeData }) {
                   <span>
                     {t.home_local_time}: {formatTime(data.now, c.timeZone)}
                   </span>
+                  {data.links && (
+                    <span class="actions">
+                      {data.links.counter && <a href={`/counter?clinic=${c.id}`}>{t.nav_counter}</a>}
+                      {data.links.checkin && <a href={`/checkin?clinic=${c.id}`}>{t.nav_checkin}</a>}
+                      {data.links.review && <a href={`/review?clinic=${c.id}`}>{t.nav_review}</a>}
+                      {data.links.register && <a href={`/register?clinic=${c.id}`}>{t.nav_register}</a>}
+                    </span>
+                  )}
                   {c.staffCount !== undefined && (
                     <span>
                       {t.home_staff_at_clinics}: {c.staffCount}

@@ -1,0 +1,306 @@
+// The counter (nurse) and check-in (reception): HTTP only — parse with zod,
+// call a service, render the working area. Every counter action answers with
+// the whole working area (#counter), so the page is always what the server
+// says it is; a stale card is re-decided, never trusted.
+import { randomUUID } from 'node:crypto';
+import { Hono } from 'hono';
+import { z } from 'zod';
+import { eq, inArray } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { clinics, doses } from '../../db/schema.ts';
+import { CheckInPage } from '../../views/pages/checkin.tsx';
+import { CounterPage, CounterWork, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
+import { can } from '../auth/permissions.ts';
+import type { Decision } from '../dosing/decision.ts';
+import { Conflict, Invalid, NotFound } from '../errors.ts';
+import { callNext, checkIn, clinicDay, counterCard, counterClinics, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
+import { recordDose, recordTakeHome } from '../services/dispense.ts';
+import { recordSwallowCheck } from '../services/dose-reviews.ts';
+import { actorOf, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
+
+const Uuid = z.uuid();
+const RequestId = z.string().regex(/^[A-Za-z0-9-]{8,64}$/);
+const Part = z.coerce.number().int().min(1).max(2);
+const Mg = z.coerce.number().finite().min(0).max(10_000);
+/** Breath alcohol in mg/l as typed: "0,25" or "0.25", from 0 to 5; empty when not measured. */
+const Breath = z
+  .string()
+  .trim()
+  .max(8)
+  .transform((s) => s.replace(',', '.'))
+  .pipe(z.union([z.literal(''), z.string().regex(/^\d(\.\d{1,3})?$/)]))
+  .transform((s) => (s === '' ? null : Number(s)))
+  .pipe(z.number().min(0).max(5).nullable());
+
+const CardForm = z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, part: Part, mg: Mg });
+const CheckForm = CardForm.extend({ intoxication: z.enum(['none', 'signs']), finding: z.enum(['suspected', 'intoxicated']).catch('suspected') });
+const DoseForm = CardForm.extend({ intoxication: z.literal('none'), outcome: z.enum(['given', 'refused', 'vomited', 'spilled']) });
+
+/** The clinic the counter works for: the one asked for if the user works there, else their first. */
+async function counterClinic(c: Ctx, asked: string | undefined): Promise<{ id: string; name: string; code: string; others: { id: string; code: string; name: string }[] }> {
+  const list = await counterClinics(c.var.deps.db, scopeOf(c));
+  const chosen = asked ? list.find((cl) => cl.id === asked) : list[0];
+  if (!chosen) throw new NotFound('clinic');
+  return { ...chosen, others: list.filter((cl) => cl.id !== chosen.id) };
+}
+
+function decisionView(d: Decision, codes: Map<string, string>): DecisionView {
+  switch (d.kind) {
+    case 'give':
+    case 'reduced':
+      return { kind: d.kind, part: d.part, mg: d.mg, ml: d.ml, orderedMg: d.orderedMg, checkMandatory: d.intoxicationCheckMandatory, reasons: d.reasons };
+    case 'doctor_review':
+      return { kind: 'doctor_review', code: d.code, reasons: d.reasons };
+    case 'already_dosed':
+    case 'take_home_day':
+      return { kind: d.kind, at: d.at, byName: d.byName, clinicCode: codes.get(d.clinicId) ?? '', reasons: d.reasons };
+    case 'not_this_clinic':
+      return { kind: 'not_this_clinic', reasons: d.reasons };
+  }
+}
+
+async function clinicCodes(db: Db, ids: string[]): Promise<Map<string, string>> {
+  if (!ids.length) return new Map();
+  const rows = await db.select({ id: clinics.id, code: clinics.code }).from(clinics).where(inArray(clinics.id, ids));
+  return new Map(rows.map((r) => [r.id, r.code]));
+}
+
+async function cardView(c: Ctx, data: CardData, timeZone: string, requestId: string = randomUUID()): Promise<CardView> {
+  const role = c.var.session!.user.role;
+  const d = data.decision;
+  const codes = await clinicCodes(c.var.deps.db, d.kind === 'already_dosed' || d.kind === 'take_home_day' ? [d.clinicId] : []);
+  // A reason's time is shown in the clinic's zone.
+  const decision = decisionView(d, codes);
+  decision.reasons = decision.reasons.map((r) => (typeof r.values.at === 'string' ? { ...r, values: { ...r.values, at: formatTimeOf(r.values.at, timeZone) } } : r));
+  return {
+    clinicId: data.clinicId,
+    timeZone,
+    patient: data.patient,
+    visible: data.visible,
+    guest: data.guest,
+    diversionDay: data.diversion ? data.diversion.at.toISOString().slice(0, 10) : null,
+    order: data.order && { dailyMg: data.order.dailyMg, splitMg: data.order.splitMg, phase: data.order.phase as 'induction', endDate: data.order.endDate },
+    lastDoses: data.lastDoses.map((r) => ({ ...r, outcome: r.outcome })),
+    decision,
+    requestId,
+    canRefer: can(role, 'counter.dose'),
+    canReview: can(role, 'dose.review'),
+    canPrescribe: can(role, 'order.prescribe'),
+  };
+}
+
+function formatTimeOf(iso: string, timeZone: string): string {
+  const at = new Date(iso);
+  return Number.isNaN(at.getTime()) ? iso : new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+}
+
+/** The working area with a patient's card at a step (re-decided now), or empty with a notice. */
+async function work(c: Ctx, clinicId: string, opts: { patientId?: string; step?: Step; notice?: Notice | null; requestId?: string; q?: string; matches?: WorkView['matches'] } = {}): Promise<WorkView> {
+  const { db, clock } = c.var.deps;
+  let card: WorkView['card'] = null;
+  if (opts.patientId) {
+    const now = clock.now();
+    const data = await counterCard(db, now, opts.patientId, clinicId, scopeOf(c));
+    const { timeZone } = await clinicDay(db, clinicId, now);
+    card = { ...(await cardView(c, data, timeZone, opts.requestId)), step: opts.step ?? { kind: 'check' } };
+  }
+  return { clinicId, q: opts.q ?? '', notice: opts.notice ?? null, card, matches: opts.matches ?? [] };
+}
+
+function workResponse(c: Ctx, w: WorkView, status: 200 | 409 | 422 = 200): Response {
+  return c.html(String(CounterWork({ ctx: viewContext(c), w })), status);
+}
+
+async function queueView(c: Ctx, clinicId: string): Promise<QueueView> {
+  const { db, clock } = c.var.deps;
+  const now = clock.now();
+  const { today, timeZone } = await clinicDay(db, clinicId, now);
+  const [queue, expected] = await Promise.all([queueOf(db, clinicId, today), expectedNotSeen(db, clinicId, today)]);
+  return { clinicId, timeZone, now, queue, expected };
+}
+
+const ok = (text: string): Notice => ({ tone: 'ok', text });
+const warn = (text: string): Notice => ({ tone: 'warn', text });
+const error = (text: string): Notice => ({ tone: 'error', text });
+
+/** Parses a counter form; a malformed one (a tampered page) is a 422 that keeps the working area. */
+async function parse<T extends z.ZodType>(c: Ctx, schema: T): Promise<z.infer<T>> {
+  const body = await formBody(c);
+  const flat = Object.fromEntries(Object.keys(body).map((k) => [k, str(body, k)]));
+  const parsed = schema.safeParse(flat);
+  if (!parsed.success) throw new Invalid({ _: 'err_invalid' });
+  return parsed.data;
+}
+
+export const counterRoutes = new Hono<AppEnv>()
+  .get('/counter', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    const ctx = viewContext(c);
+    return render(c, CounterPage({ ctx, clinic, others: clinic.others, work: await work(c, clinic.id), queue: await queueView(c, clinic.id) }));
+  })
+  .get('/counter/queue', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    return c.html(String(QueuePanel({ ctx: viewContext(c), q: await queueView(c, clinic.id) })));
+  })
+  .get('/counter/find', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    const q = (c.req.query('q') ?? '').slice(0, 100);
+    const t = viewContext(c).t;
+    if (!q.trim()) return workResponse(c, await work(c, clinic.id));
+    const found = await findAtCounter(c.var.deps.db, q, scopeOf(c));
+    if (found.kind === 'patient') return workResponse(c, await work(c, clinic.id, { patientId: found.patientId }));
+    if (found.kind === 'matches') return workResponse(c, await work(c, clinic.id, { q, matches: found.rows }));
+    return workResponse(c, await work(c, clinic.id, { q, notice: error(t.ctr_not_found({ q: q.trim() })) }));
+  })
+  .get('/counter/card/:patientId', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    const id = Uuid.safeParse(c.req.param('patientId'));
+    if (!id.success) throw new NotFound('patient');
+    const w = await work(c, clinic.id, { patientId: id.data });
+    if (c.req.header('hx-request')) return workResponse(c, w);
+    return render(c, CounterPage({ ctx: viewContext(c), clinic, others: clinic.others, work: w, queue: await queueView(c, clinic.id) }));
+  })
+  .post('/counter/check', async (c) => {
+    const f = await parse(c, CheckForm);
+    await counterClinic(c, f.clinic);
+    const t = viewContext(c).t;
+    if (f.intoxication === 'none') {
+      // The confirmation step, if the decision still stands as the card showed it.
+      const w = await work(c, f.clinic, { patientId: f.patient, requestId: f.requestId, step: { kind: 'confirm', intoxication: 'none', breathAlcohol: '' } });
+      const d = w.card!.decision;
+      if ((d.kind === 'give' || d.kind === 'reduced') && d.part === f.part && d.mg === f.mg) return workResponse(c, w);
+      return workResponse(c, { ...w, card: { ...w.card!, step: { kind: 'check' } }, notice: error(t.ctr_err_stale) }, 409);
+    }
+    // Signs of intoxication: R10 withholds the dose, recorded with the finding.
+    const body = await formBody(c);
+    const breath = Breath.safeParse(str(body, 'breathAlcohol'));
+    if (!breath.success) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, requestId: f.requestId, step: { kind: 'check', errors: { breathAlcohol: 'err_breath' } } }), 422);
+    return dose(c, { ...f, outcome: 'given', intoxication: f.finding, breathAlcohol: breath.data });
+  })
+  .post('/counter/dose', async (c) => {
+    const f = await parse(c, DoseForm);
+    await counterClinic(c, f.clinic);
+    const body = await formBody(c);
+    const breath = Breath.safeParse(str(body, 'breathAlcohol'));
+    return dose(c, { ...f, breathAlcohol: breath.success ? breath.data : null });
+  })
+  .post('/counter/swallow', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid, dose: Uuid, outcome: z.enum(['swallowed', 'diversion']), note: z.string().max(500).catch('') }));
+    await counterClinic(c, f.clinic);
+    const t = viewContext(c).t;
+    const { db } = c.var.deps;
+    await recordSwallowCheck(services(c), actorOf(c), { doseId: f.dose, clinicId: f.clinic, outcome: f.outcome, note: f.note.trim() }, scopeOf(c));
+    const patientId = await patientOfDose(db, f.dose);
+    const data = await counterCard(db, c.var.deps.clock.now(), patientId, f.clinic, scopeOf(c));
+    const name = data.patient.fullName;
+    const notice = f.outcome === 'swallowed' ? ok(t.ctr_result_swallowed({ name })) : warn(t.ctr_result_diversion({ name }));
+    if (data.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } }));
+    return workResponse(c, await work(c, f.clinic, { notice }));
+  })
+  .post('/counter/take-home', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, days: z.coerce.number().int().min(1).max(30) }));
+    await counterClinic(c, f.clinic);
+    const t = viewContext(c).t;
+    try {
+      const rows = await recordTakeHome(services(c), actorOf(c), { patientId: f.patient, clinicId: f.clinic, days: f.days, requestId: f.requestId }, scopeOf(c));
+      const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
+      return workResponse(c, await work(c, f.clinic, { notice: ok(t.ctr_result_take_home({ name: data.patient.fullName, days: rows.length })) }));
+    } catch (e) {
+      const key = e instanceof Conflict ? e.messageKey : e instanceof Invalid ? Object.values(e.fields)[0] : null;
+      if (!key) throw e;
+      const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
+      return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t[key]), step: { kind: 'take_home', maxDays: Math.max(1, data.takeHomeDays) } }), e instanceof Conflict ? 409 : 422);
+    }
+  })
+  .post('/counter/refer', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid, patient: Uuid }));
+    await counterClinic(c, f.clinic);
+    const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
+    if (!data.visible) throw new NotFound('patient');
+    await referToDoctor(services(c), actorOf(c), f.clinic, f.patient, scopeOf(c));
+    return workResponse(c, await work(c, f.clinic, { notice: ok(viewContext(c).t.ctr_result_referred({ name: data.patient.fullName })) }));
+  })
+  .post('/counter/call-next', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid }));
+    await counterClinic(c, f.clinic);
+    const patientId = await callNext(services(c), actorOf(c), f.clinic, scopeOf(c));
+    if (!patientId) return workResponse(c, await work(c, f.clinic, { notice: warn(viewContext(c).t.ctr_queue_empty_call) }));
+    return workResponse(c, await work(c, f.clinic, { patientId }));
+  })
+  .get('/checkin', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    return render(c, CheckInPage({ ctx: viewContext(c), clinic, others: clinic.others, notice: null }));
+  })
+  .post('/checkin', async (c) => {
+    const body = await formBody(c);
+    const clinic = await counterClinic(c, str(body, 'clinic') || undefined);
+    const t = viewContext(c).t;
+    const code = str(body, 'code').slice(0, 100);
+    let notice: Notice;
+    let status: 200 | 404 = 200;
+    try {
+      const r = await checkIn(services(c), actorOf(c), clinic.id, code, scopeOf(c));
+      const { today } = await clinicDay(c.var.deps.db, clinic.id, c.var.deps.clock.now());
+      const queue = await queueOf(c.var.deps.db, clinic.id, today);
+      const place = queue.findIndex((q) => q.patientId === r.patientId) + 1;
+      notice = r.already ? warn(t.checkin_already({ code: r.code })) : ok(t.checkin_done({ code: r.code, n: place || queue.length }));
+    } catch (e) {
+      if (!(e instanceof NotFound)) throw e;
+      notice = error(t.checkin_not_found);
+      status = 404;
+    }
+    const page = CheckInPage({ ctx: viewContext(c), clinic, others: clinic.others, notice });
+    return c.req.header('hx-request') ? c.html(String(page), status) : render(c, page, status);
+  });
+
+async function patientOfDose(db: Db, doseId: string): Promise<string> {
+  const [row] = await db.select({ patientId: doses.patientId }).from(doses).where(eq(doses.id, doseId));
+  if (!row) throw new NotFound('dose');
+  return row.patientId;
+}
+
+type DoseRequest = z.infer<typeof CardForm> & { outcome: 'given' | 'refused' | 'vomited' | 'spilled'; intoxication: 'none' | 'suspected' | 'intoxicated'; breathAlcohol: number | null };
+
+/** Records the counter's act under the decision of this moment, and answers with the next step. */
+async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
+  const t = viewContext(c).t;
+  const { db, clock } = c.var.deps;
+  let result;
+  try {
+    result = await recordDose(
+      services(c),
+      actorOf(c),
+      { patientId: f.patient, clinicId: f.clinic, outcome: f.outcome, intoxication: f.intoxication, breathAlcohol: f.breathAlcohol, requestId: f.requestId, expected: { part: f.part, mg: f.mg } },
+      scopeOf(c),
+    );
+  } catch (e) {
+    // Another counter took the slot between our decision and our insert.
+    if (e instanceof Conflict) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t[e.messageKey]) }), 409);
+    throw e;
+  }
+  if (result.kind !== 'recorded') {
+    const d = result.decision;
+    const sameKind = d.kind === 'give' || d.kind === 'reduced';
+    return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(sameKind ? t.err_dose_amount : t.ctr_err_stale) }), 409);
+  }
+  const { dose: row } = result;
+  const data = await counterCard(db, clock.now(), f.patient, f.clinic, scopeOf(c));
+  const name = data.patient.fullName;
+  const fmt = (n: number, digits: number) => new Intl.NumberFormat(c.var.locale === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: digits }).format(n);
+  const mg = fmt(row.givenMg, 1);
+  const ml = fmt(row.ml, 2);
+  const notice = {
+    given: () => ok(t.ctr_result_given({ name, mg, ml })),
+    withheld: () => warn(t.ctr_result_withheld({ name })),
+    refused: () => warn(t.ctr_result_refused({ name })),
+    spilled: () => warn(t.ctr_result_spilled({ name })),
+    vomited: () => warn(t.ctr_result_vomited({ name, mg })),
+    take_home: () => ok(t.ctr_result_given({ name, mg, ml })),
+    supplied: () => ok(t.ctr_result_given({ name, mg, ml })),
+  }[row.outcome]();
+  if (row.outcome === 'given' && data.swallowCheck) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'swallow', doseId: row.id } }));
+  if (row.outcome === 'given' && data.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } }));
+  // A spilled dose may be measured again: the card stays, re-decided.
+  if (row.outcome === 'spilled') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice }));
+  return workResponse(c, await work(c, f.clinic, { notice }));
+}
