@@ -168,6 +168,7 @@ async function renderPatientPage(c: Ctx, id: string, opts: { errors?: Errors; op
     timeZone: rec.timeZone,
     episode: rec.open ? { ...rec.episodes.find((e) => e.id === rec.open!.id)!, endReason: null } : null,
     episodes: rec.episodes,
+    doses: rec.doses,
     orderToday: rec.orderToday
       ? {
           ...rec.orderToday,

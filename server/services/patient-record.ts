@@ -1,9 +1,10 @@
 // Everything the patient page shows, read in one place: identity, episodes,
 // orders, guest authorisations, urine tests, the 90-day calendar and the
 // record's audit trail.
-import { desc, eq, or, sql } from 'drizzle-orm';
+import { and, desc, eq, gte, ne, or, sql } from 'drizzle-orm';
+import { alias } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
-import { auditLog, clinics, communes, provinces, users } from '../../db/schema.ts';
+import { auditLog, clinics, communes, doses, provinces, users } from '../../db/schema.ts';
 import { addDays, daysBetween } from '../dosing/days.ts';
 import { volumeFor } from '../dosing/volume.ts';
 import { episodesOf, guestAuthorisationsOf } from './episodes.ts';
@@ -36,6 +37,24 @@ export function calendarStates(
   return out;
 }
 
+/**
+ * A day's state from its standing records (voids and voided rows left out):
+ * taken at a counter (given, vomited) or supplied → dosed; a take-home →
+ * take_home; only a withholding → withheld; refused or spilled alone → missed.
+ */
+export function dayStates(records: readonly { serviceDay: string; outcome: string; voidsId: string | null; voided: boolean }[]): Map<string, 'dosed' | 'take_home' | 'withheld'> {
+  const rank = { withheld: 1, take_home: 2, dosed: 3 } as const;
+  const out = new Map<string, 'dosed' | 'take_home' | 'withheld'>();
+  for (const r of records) {
+    if (r.voidsId || r.voided) continue;
+    const state = r.outcome === 'given' || r.outcome === 'vomited' || r.outcome === 'supplied' ? 'dosed' : r.outcome === 'take_home' ? 'take_home' : r.outcome === 'withheld' ? 'withheld' : null;
+    if (!state) continue;
+    const had = out.get(r.serviceDay);
+    if (!had || rank[state] > rank[had]) out.set(r.serviceDay, state);
+  }
+  return out;
+}
+
 export async function patientRecord(db: Db, id: string, scope: string[] | null, today: string) {
   const patient = await getPatientInScope(db, id, scope);
   const [clinic] = await db.select({ name: clinics.name, tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, patient.homeClinicId));
@@ -59,8 +78,31 @@ export async function patientRecord(db: Db, id: string, scope: string[] | null, 
     .where(or(eq(auditLog.entityId, id), sql`${auditLog.details}->>'patientId' = ${id}`))
     .orderBy(desc(auditLog.seq))
     .limit(100);
+  const voids = alias(doses, 'voids');
+  const records = await db
+    .select({
+      id: doses.id,
+      serviceDay: doses.serviceDay,
+      at: doses.at,
+      outcome: doses.outcome,
+      part: doses.part,
+      givenMg: doses.givenMg,
+      ml: doses.ml,
+      clinicCode: clinics.code,
+      byName: users.fullName,
+      voidsId: doses.voidsId,
+      voidReason: doses.voidReason,
+      voided: sql<boolean>`${voids.id} is not null`,
+    })
+    .from(doses)
+    .innerJoin(clinics, eq(clinics.id, doses.clinicId))
+    .innerJoin(users, eq(users.id, doses.givenBy))
+    .leftJoin(voids, eq(voids.voidsId, doses.id))
+    .where(and(eq(doses.patientId, id), gte(doses.serviceDay, addDays(today, -89)), ne(doses.status, 'failed')))
+    .orderBy(desc(doses.serviceDay), desc(doses.at));
   return {
     patient,
+    doses: records.slice(0, 30),
     clinicName: clinic?.name ?? '',
     timeZone: clinic?.tz ?? 'Asia/Ho_Chi_Minh',
     address: [patient.street, place?.commune, place?.province].filter(Boolean).join(', '),
@@ -73,7 +115,7 @@ export async function patientRecord(db: Db, id: string, scope: string[] | null, 
     orderToday: orderToday ? { ...orderToday, ...volumeFor(orderToday.dailyMg, concentration, rules.params.measuring_resolution_ml), concentration } : null,
     guests: await guestAuthorisationsOf(db, id),
     urine: await urineTestsOf(db, [id]),
-    calendar: calendarStates(today, 90, eps, orders),
+    calendar: calendarStates(today, 90, eps, orders, dayStates(records)),
     audit: audit.map(({ entityType, entityId, ...r }) => ({ ...r, entity: entityType ? `${entityType}:${(entityId ?? '').slice(0, 8)}` : null })),
     takeHomeEnabled: rules.params.take_home_enabled === 1,
     concentration,

@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import { en } from '../../views/i18n/en.ts';
-import { vi } from '../../views/i18n/vi.ts';
+import { core, vi } from '../../views/i18n/vi.ts';
+import * as counter from '../../views/i18n/counter.ts';
+import * as patients from '../../views/i18n/patients.ts';
+import * as rules from '../../views/i18n/rules.ts';
 import { AUDIT_ACTIONS } from '../../server/services/audit.ts';
 import { ADMIN_UNITS_CSV, parseAdminUnits } from '../../db/reference-data.ts';
 
@@ -9,6 +12,18 @@ describe('message catalogues', () => {
   it('vi and en have the same keys, and parameterised messages take the same parameters', () => {
     expect(Object.keys(en).sort()).toEqual(Object.keys(vi).sort());
     for (const key of Object.keys(vi) as (keyof typeof vi)[]) expect(typeof en[key], key).toBe(typeof vi[key]);
+  });
+
+  it('no key is defined in two parts of the catalogue (a spread would silently keep only the last)', () => {
+    const parts: Record<string, object> = { core, patients: patients.vi, rules: rules.vi, counter: counter.vi };
+    const seen = new Map<string, string>();
+    const twice: string[] = [];
+    for (const [part, messages] of Object.entries(parts))
+      for (const key of Object.keys(messages)) {
+        if (seen.has(key)) twice.push(`${key}: ${seen.get(key)} and ${part}`);
+        seen.set(key, part);
+      }
+    expect(twice).toEqual([]);
   });
 
   it('no message is empty, and every audit action has a label in both languages', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { decodeCsv, detectDelimiter, parseCsv } from '../../server/csv.ts';
+import { decodeCsv, detectDelimiter, parseCsv, toCsv } from '../../server/csv.ts';
 
 describe('CSV reader (RFC 4180, as spreadsheets write it)', () => {
   it.each<[string, string, string[][]]>([
@@ -57,5 +57,20 @@ describe('decoding an uploaded file', () => {
     ['UTF-16 without a BOM (NUL bytes) is refused', new Uint8Array([0x61, 0x00, 0x2c, 0x00]), null],
   ])('%s', (_name, bytes, expected) => {
     expect(decodeCsv(bytes)).toBe(expected);
+  });
+});
+
+describe('CSV writer (the daily register export)', () => {
+  it.each<[string, (string | number)[][], string]>([
+    ['plain cells, CRLF lines, a byte order mark', [['a', 'b'], [1, 2.5]], '\uFEFFa,b\r\n1,2.5\r\n'],
+    ['quotes a comma, a semicolon, a quote and a line break', [['x,y', 'a;b', 'say "hi"', 'two\nlines']], '\uFEFF"x,y","a;b","say ""hi""","two\nlines"\r\n'],
+    ['keeps Vietnamese as it is', [['Nguyễn Văn An']], '\uFEFFNguyễn Văn An\r\n'],
+    ['a cell that starts like a formula gets an apostrophe', [['=1+1', '+84', '-x', '@SUM(A1)']], "\uFEFF'=1+1,'+84,'-x,'@SUM(A1)\r\n"],
+    ['numbers are numbers, negative ones included', [[-5, 0]], '\uFEFF-5,0\r\n'],
+  ])('%s', (_name, rows, expected) => expect(toCsv(rows)).toBe(expected));
+
+  it('reads back what it wrote', () => {
+    const rows = [['Mã', 'Họ và tên', 'Ghi chú'], ['HP01-00001', 'Trần "Bé" Hai', 'a,b\r\nc']];
+    expect(parseCsv(toCsv(rows)).records.slice(0, 2)).toEqual(rows);
   });
 });

@@ -4,7 +4,7 @@
 import * as patients from './patients.ts';
 import * as counter from './counter.ts';
 import * as rules from './rules.ts';
-const core = {
+export const core = {
   app_name: 'Methadone Point',
   app_tagline: 'Cấp phát thuốc methadone hằng ngày',
   lang_vi: 'Tiếng Việt',

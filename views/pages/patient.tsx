@@ -1,7 +1,7 @@
 import type { EndReason, HivStatus, Sex } from '../../db/schema.ts';
 import { Csrf, Field, Findings, describedBy, type Errors, type FindingView } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
-import { formatDateTime, formatDay, formatNumber } from '../format.ts';
+import { formatDateTime, formatDay, formatNumber, formatTime } from '../format.ts';
 import type { TextKey } from '../i18n/index.ts';
 import { Layout } from '../layout.tsx';
 import { AuditTable, type AuditRowView } from './audit.tsx';
@@ -69,6 +69,8 @@ export interface PatientPageData {
   orders: OrderView[];
   guests: { hostName: string; fromDate: string; toDate: string; reason: string }[];
   calendar: { day: string; state: DayState }[];
+  /** The last dose records, voids included (a void stays visible beside what it cancels). */
+  doses: { id: string; serviceDay: string; at: Date; outcome: 'given' | 'take_home' | 'supplied' | 'withheld' | 'refused' | 'vomited' | 'spilled'; part: number; givenMg: number; ml: number; clinicCode: string; byName: string; voidsId: string | null; voidReason: string | null; voided: boolean }[];
   urine: UrineView[];
   audit: AuditRowView[];
   clinicsForTransfer: Option[];
@@ -132,6 +134,57 @@ export function PatientPage({ ctx, d }: { ctx: ViewContext; d: PatientPageData }
       <section class="card" aria-labelledby="cal-h">
         <h2 id="cal-h">{t.calendar_title}</h2>
         <Calendar ctx={ctx} days={d.calendar} today={d.today} />
+        <h3>{t.patient_dose_records}</h3>
+        {d.doses.length === 0 ? (
+          <p class="muted">{t.ctr_no_doses}</p>
+        ) : (
+          <div class="table-wrap">
+            <table class="register-table">
+              <thead>
+                <tr>
+                  <th scope="col">{t.register_day}</th>
+                  <th scope="col">{t.register_time}</th>
+                  <th scope="col">{t.register_outcome}</th>
+                  <th scope="col" class="num">
+                    {t.register_given}
+                  </th>
+                  <th scope="col" class="num">
+                    {t.register_ml}
+                  </th>
+                  <th scope="col">{t.register_staff}</th>
+                </tr>
+              </thead>
+              <tbody hx-disable>
+                {d.doses.map((r) =>
+                  r.voidsId ? (
+                    <tr class="void-row">
+                      <td>{formatDay(r.serviceDay)}</td>
+                      <td>{formatTime(r.at, d.timeZone)}</td>
+                      <td colspan={3}>{t.register_void_row({ reason: r.voidReason ?? '' })}</td>
+                      <td>
+                        {r.byName} · {r.clinicCode}
+                      </td>
+                    </tr>
+                  ) : (
+                    <tr class={r.voided ? 'voided' : undefined}>
+                      <td>{formatDay(r.serviceDay)}</td>
+                      <td>{formatTime(r.at, d.timeZone)}</td>
+                      <td>
+                        {t[`dose_outcome_${r.outcome}`]}
+                        {r.part === 2 ? ` (${r.part})` : ''}
+                      </td>
+                      <td class="num">{formatNumber(r.givenMg, locale)}</td>
+                      <td class="num">{formatNumber(r.ml, locale, 2)}</td>
+                      <td>
+                        {r.byName} · {r.clinicCode}
+                      </td>
+                    </tr>
+                  ),
+                )}
+              </tbody>
+            </table>
+          </div>
+        )}
       </section>
 
       <section class="card" aria-labelledby="id-h">

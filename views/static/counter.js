@@ -51,6 +51,13 @@
   document.addEventListener('htmx:afterRequest', function (event) {
     var xhr = event.detail && event.detail.xhr;
     if (xhr && xhr.status > 0) setOffline(false);
+    // A request that failed (no network, or a 5xx kept out of the page) leaves
+    // the card as it was, but the button pressed was disabled meanwhile and
+    // lost the focus: give it back, so Enter retries.
+    var elt = event.detail && event.detail.elt;
+    if (elt && elt.id === 'queue-panel') return;
+    var active = document.activeElement;
+    if (!active || active === document.body) focusAutofocus(document);
   });
   // A server fault (5xx) leaves the card as it was, with a banner: what the
   // nurse was doing is not lost, and a retry never records twice.
