@@ -3,8 +3,8 @@
 // writes nothing on a 4xx.
 import { count } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { auditLog, clinics, sessions, userClinics, users } from '../../db/schema.ts';
-import { ROUTE_ACCESS } from '../../server/auth/permissions.ts';
+import { auditLog, checkIns, clinics, doseReviews, doses, patients, sessions, swallowChecks, userClinics, users, type Role } from '../../db/schema.ts';
+import { can, PUBLIC, ROUTE_ACCESS } from '../../server/auth/permissions.ts';
 import { makeTestApp } from '../helpers/app.ts';
 import { ORIGIN } from '../helpers/client.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -47,6 +47,11 @@ const NASTY = [
   'Asia/Ho_Chi_Minh',
 ];
 const FIELDS = ['code', 'name', 'kind', 'parentId', 'provinceCode', 'communeCode', 'address', 'timeZone', 'active', 'username', 'fullName', 'role', 'clinicIds', 'password', 'current', 'next', 'confirm', 'lang', 'back', '__proto__', 'constructor', 'x'.repeat(300)];
+/** The counter's and the doctor's form fields. */
+const COUNTER_FIELDS = ['clinic', 'patient', 'requestId', 'part', 'mg', 'intoxication', 'finding', 'breathAlcohol', 'outcome', 'dose', 'days', 'kind', 'maxMg', 'note', 'reason', 'q'];
+const COUNTER_VALUES = ['none', 'signs', 'suspected', 'intoxicated', 'given', 'refused', 'vomited', 'spilled', 'swallowed', 'diversion', 'resume', 'reduced', 'no_dose', '1', '2', '0', '80', '0,25', 'req-00000001'];
+/** Who sends a route's fuzz: a role allowed to (so the handler runs, not just the 403), the admin first. */
+const SENDERS: Role[] = ['admin', 'doctor', 'nurse', 'manager', 'counsellor'];
 
 /** A small deterministic generator, so a failure can be replayed. */
 function rng(seed: number) {
@@ -63,22 +68,27 @@ describeEachDatabase('fuzzed forms', (get) => {
     const { app } = makeTestApp(db);
     const clinic = await makeClinic(db);
     const target = await makeUser(db, 'nurse', [clinic.id]);
-    const admin = await makeUser(db, 'admin', [clinic.id]);
+    const senders = new Map<Role, string>();
+    for (const role of SENDERS) senders.set(role, role === 'nurse' ? target.id : (await makeUser(db, role, [clinic.id])).id);
     const rand = rng(20261123);
     const pick = <T,>(xs: readonly T[]): T => xs[Math.floor(rand() * xs.length)]!;
     const postRoutes = Object.keys(ROUTE_ACCESS).filter((r) => r.startsWith('POST ') && r !== 'POST /logout');
     const counts = async () => {
-      const tables = [clinics, users, userClinics, auditLog] as const;
+      const tables = [clinics, users, userClinics, auditLog, patients, doses, checkIns, doseReviews, swallowChecks] as const;
       return Promise.all(tables.map(async (t) => Number((await db.select({ n: count() }).from(t))[0]!.n)));
     };
     const problems: string[] = [];
     for (const route of postRoutes) {
-      const path = route.slice(5).replace(':clinicId', clinic.id).replace(':userId', target.id);
+      const path = route.slice(5).replace(':clinicId', clinic.id).replace(':userId', target.id).replace(/:\w+Id/, '00000000-0000-4000-8000-000000000000');
+      const access = ROUTE_ACCESS[route]!;
+      const role = SENDERS.find((r) => access === PUBLIC || can(r, access))!;
+      const fields = [...FIELDS, ...COUNTER_FIELDS];
+      const values = [...NASTY, ...COUNTER_VALUES, clinic.id];
       for (let i = 0; i < 25; i++) {
         const body = new URLSearchParams();
         const n = 1 + Math.floor(rand() * 8);
-        for (let f = 0; f < n; f++) body.append(pick(FIELDS), pick(NASTY));
-        const { token, csrfToken } = await sessionFor(db, admin.id);
+        for (let f = 0; f < n; f++) body.append(pick(fields), pick(values));
+        const { token, csrfToken } = await sessionFor(db, senders.get(role)!);
         body.append('_csrf', csrfToken);
         const before = await counts();
         const res = await app.request(`${ORIGIN}${path}`, {
