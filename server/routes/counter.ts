@@ -11,6 +11,7 @@ import { clinics, doses } from '../../db/schema.ts';
 import { CheckInPage } from '../../views/pages/checkin.tsx';
 import { CounterPage, CounterWork, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
 import { can } from '../auth/permissions.ts';
+import { serviceDay } from '../clock.ts';
 import type { Decision } from '../dosing/decision.ts';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
 import { callNext, checkIn, clinicDay, counterCard, counterClinics, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
@@ -78,7 +79,8 @@ async function cardView(c: Ctx, data: CardData, timeZone: string, requestId: str
     patient: data.patient,
     visible: data.visible,
     guest: data.guest,
-    diversionDay: data.diversion ? data.diversion.at.toISOString().slice(0, 10) : null,
+    // The incident's local day at this clinic (not the UTC date: 06:30 in Hải Phòng is the day before in UTC).
+    diversionDay: data.diversion ? serviceDay(data.diversion.at, timeZone) : null,
     order: data.order && { dailyMg: data.order.dailyMg, splitMg: data.order.splitMg, phase: data.order.phase as 'induction', endDate: data.order.endDate },
     lastDoses: data.lastDoses.map((r) => ({ ...r, outcome: r.outcome })),
     decision,
@@ -279,9 +281,8 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
     throw e;
   }
   if (result.kind !== 'recorded') {
-    const d = result.decision;
-    const sameKind = d.kind === 'give' || d.kind === 'reduced';
-    return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(sameKind ? t.err_dose_amount : t.ctr_err_stale) }), 409);
+    // Refused or changed: either way the card was stale (dosed elsewhere, order or ruling changed); it is re-decided below.
+    return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t.ctr_err_stale) }), 409);
   }
   const { dose: row } = result;
   const data = await counterCard(db, clock.now(), f.patient, f.clinic, scopeOf(c));

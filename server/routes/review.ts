@@ -62,7 +62,12 @@ export const reviewRoutes = new Hono<AppEnv>()
     const f = parsed.data;
     // Only a patient on this clinic's review list today may be ruled on here.
     const d = await pageData(c, f.clinic);
-    if (!d.rows.some((r) => r.patientId === f.patient)) throw new NotFound('patient');
+    const row = d.rows.find((r) => r.patientId === f.patient);
+    if (!row) throw new NotFound('patient');
+    // R10 before R11: a withholding for intoxication is lifted by 'resume' (or closed by 'no dose'), not by a reduced-dose approval.
+    if (f.kind === 'reduced' && row.reasons.some((r) => r.code === 'withheld_intoxication')) {
+      return render(c, ReviewPage({ ctx: viewContext(c), d: { ...d, failed: { patientId: raw.patient, kind: raw.kind, maxMg: raw.maxMg, note: raw.note, errors: { _: 'err_review_withheld_first' } } } }), 422);
+    }
     await recordReview(services(c), actorOf(c), { patientId: f.patient, clinicId: f.clinic, kind: f.kind, maxMg: f.kind === 'reduced' ? Number(f.maxMg) : null, note: f.note }, scopeOf(c));
     flash(c, 'review_saved');
     return c.redirect(`/review?clinic=${f.clinic}`, 303);

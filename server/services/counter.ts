@@ -137,6 +137,10 @@ export async function checkIn({ db, clock }: ServiceDeps, actor: Actor, clinicId
   });
 }
 
+/** Not recorded at a counter since checking in (a void, and a record voided as a mistake, are no visit). */
+const seenSince = (today: string) =>
+  sql`not exists (select 1 from doses d where d.patient_id = ${checkIns.patientId} and d.service_day = ${today} and d.at >= ${checkIns.at} and d.voids_id is null and not exists (select 1 from doses v where v.voids_id = d.id))`;
+
 /** The queue: patients checked in today, not yet called and not yet recorded at a counter, oldest first. */
 export async function queueOf(db: Db, clinicId: string, today: string) {
   return db
@@ -148,7 +152,7 @@ export async function queueOf(db: Db, clinicId: string, today: string) {
         eq(checkIns.clinicId, clinicId),
         eq(checkIns.serviceDay, today),
         isNull(checkIns.calledAt),
-        sql`not exists (select 1 from doses d where d.patient_id = ${checkIns.patientId} and d.service_day = ${today} and d.at >= ${checkIns.at})`,
+        seenSince(today),
       ),
     )
     .orderBy(asc(checkIns.at))
@@ -172,7 +176,7 @@ export async function callNext({ db, clock }: ServiceDeps, actor: Actor, clinicI
           eq(checkIns.clinicId, clinicId),
           eq(checkIns.serviceDay, today),
           isNull(checkIns.calledAt),
-          sql`not exists (select 1 from doses d where d.patient_id = ${checkIns.patientId} and d.service_day = ${today} and d.at >= ${checkIns.at})`,
+          seenSince(today),
         ),
       )
       .orderBy(asc(checkIns.at))
@@ -191,7 +195,8 @@ export async function callNext({ db, clock }: ServiceDeps, actor: Actor, clinicI
  */
 export async function expectedNotSeen(db: Db, clinicId: string, today: string, limit = 500) {
   const orderToday = sql`exists (select 1 from ${doseOrders} o where o.episode_id = ${episodes.id} and o.start_date <= ${today} and o.end_date >= ${today})`;
-  const seen = sql`exists (select 1 from doses d where d.patient_id = ${patients.id} and d.service_day = ${today} and d.voids_id is null and d.status <> 'failed')`;
+  // A voided record (a mistake) is no visit: neither the void row nor the record it voids counts.
+  const seen = sql`exists (select 1 from doses d where d.patient_id = ${patients.id} and d.service_day = ${today} and d.voids_id is null and d.status <> 'failed' and not exists (select 1 from doses v where v.voids_id = d.id))`;
   const guestHere = sql`exists (select 1 from ${guestAuthorisations} g where g.episode_id = ${episodes.id} and g.host_clinic_id = ${clinicId} and g.from_date <= ${today} and g.to_date >= ${today})`;
   return db
     .select({ patientId: patients.id, code: patients.code, fullName: patients.fullName, guest: sql<boolean>`${episodes.clinicId} <> ${clinicId}` })

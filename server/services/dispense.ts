@@ -5,16 +5,19 @@
 // deciding for one patient take turns; the slot's primary key is the last net.
 import { and, asc, eq, gte, isNull, lte, notInArray, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { clinics, doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, users } from '../../db/schema.ts';
+import { clinics, doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, urineTests, users } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { addDays } from '../dosing/days.ts';
-import { COVERING_OUTCOMES, decideDose, type CounterFacts, type Decision, type DoseOutcome, type DoseRecord } from '../dosing/decision.ts';
+import { COVERING_OUTCOMES, decideDose, missedDays, type CounterFacts, type Decision, type DoseOutcome, type DoseRecord } from '../dosing/decision.ts';
 import { orderInForce } from '../dosing/orders.ts';
 import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
 import { rulesForClinic } from './rule-sets.ts';
+
+/** The name of dose_slots' primary key, as the migration made it (not PostgreSQL's default "dose_slots_pkey"). */
+const SLOT_PK = 'dose_slots_patient_id_service_day_part_pk';
 
 /** How far back the history is read: enough for R11's longest threshold and R18's dropout. */
 const HISTORY_DAYS = 60;
@@ -178,7 +181,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
       return { kind: 'recorded' as const, dose: row!, decision };
     });
   } catch (e) {
-    if (isUniqueViolation(e, 'dose_slots_pkey')) throw new Conflict('err_already_dosed');
+    if (isUniqueViolation(e, SLOT_PK)) throw new Conflict('err_already_dosed');
     if (isUniqueViolation(e, 'doses_request_uq')) {
       const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
       if (again) return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision };
@@ -205,7 +208,10 @@ export interface TakeHomeInput {
 export async function recordTakeHome({ db, clock }: ServiceDeps, actor: Actor, input: TakeHomeInput, scope: string[] | null): Promise<Dose[]> {
   if (scope && !scope.includes(input.clinicId)) throw new NotFound('clinic');
   const again = await db.select().from(doses).where(sql`${doses.requestId} like ${`${input.requestId}:%`}`).orderBy(asc(doses.serviceDay));
-  if (again.length) return again;
+  if (again.length) {
+    if (again.some((d) => d.patientId !== input.patientId)) throw new Invalid({ requestId: 'err_invalid' });
+    return again;
+  }
   try {
     return await db.transaction(async (tx) => {
       const [patient] = await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, input.patientId)).for('update');
@@ -216,6 +222,17 @@ export async function recordTakeHome({ db, clock }: ServiceDeps, actor: Actor, i
       const order = orderInForce(facts.orders, facts.today);
       const dosedHere = facts.history.some((h) => h.serviceDay === facts.today && h.clinicId === input.clinicId && (h.outcome === 'given' || h.outcome === 'vomited'));
       if (!order || !episodeId || !dosedHere) throw new Conflict('err_take_home_not_dosed');
+      // R14/R16: take-home is the home clinic's to hand out; a host clinic doses a guest day by day.
+      if (facts.episode?.clinicId !== input.clinicId) throw new Conflict('err_take_home_not_home');
+      // R14: suspended by a missed-dose event (a day missed before today's dose) or a positive urine test since the order.
+      const { missed } = missedDays(facts.history, facts.episode.startDate, facts.today);
+      const written = facts.orders.find((o) => o.id === order.id)!.writtenDay;
+      const [positive] = await tx
+        .select({ id: urineTests.id })
+        .from(urineTests)
+        .where(and(eq(urineTests.patientId, input.patientId), gte(urineTests.testDate, written), sql`exists (select 1 from jsonb_each_text(${urineTests.results}) r where r.value = 'positive')`))
+        .limit(1);
+      if (missed > 0 || positive) throw new Conflict('err_take_home_suspended');
       const allowed = rules.params.take_home_enabled === 1 ? Math.min(order.takeHomeDays, rules.params.take_home_max_days) : 0;
       if (input.days < 1 || input.days > allowed) throw new Invalid({ days: 'err_take_home_days' });
       const days = Array.from({ length: input.days }, (_, i) => addDays(facts.today, i + 1));
@@ -261,7 +278,7 @@ export async function recordTakeHome({ db, clock }: ServiceDeps, actor: Actor, i
       return rows;
     });
   } catch (e) {
-    if (isUniqueViolation(e, 'dose_slots_pkey')) throw new Conflict('err_take_home_day_covered');
+    if (isUniqueViolation(e, SLOT_PK)) throw new Conflict('err_take_home_day_covered');
     throw e;
   }
 }

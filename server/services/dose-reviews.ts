@@ -46,7 +46,7 @@ export async function reviewList(db: Db, now: Date, clinicId: string): Promise<R
       .select({ at: doses.at, intoxication: doses.intoxication, breathAlcohol: doses.breathAlcohol, byName: users.fullName })
       .from(doses)
       .innerJoin(users, eq(users.id, doses.givenBy))
-      .where(and(eq(doses.patientId, p.id), eq(doses.serviceDay, today), eq(doses.outcome, 'withheld'), isNull(doses.voidsId)))
+      .where(and(eq(doses.patientId, p.id), eq(doses.serviceDay, today), eq(doses.outcome, 'withheld'), isNull(doses.voidsId), sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`))
       .orderBy(desc(doses.at))
       .limit(1);
     const reviews = await db
@@ -56,7 +56,8 @@ export async function reviewList(db: Db, now: Date, clinicId: string): Promise<R
       .where(and(eq(doseReviews.patientId, p.id), eq(doseReviews.serviceDay, today)))
       .orderBy(desc(doseReviews.at));
     // Only what is still waiting for the doctor: once ruled on (or ordered), the card decides again.
-    if (decision.kind !== 'doctor_review') continue;
+    // A 'no dose' ruling closes the day (decideDose lets no later ruling reopen it): nothing waits any more.
+    if (decision.kind !== 'doctor_review' || decision.code === 'doctor_no_dose') continue;
     out.push({ patientId: p.id, code: p.code, fullName: p.fullName, decision, withheld: withheld ?? null, reviews });
   }
   return out;

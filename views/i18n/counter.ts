@@ -179,7 +179,9 @@ export const vi = {
   void_done: 'Đã hủy bản ghi; bản ghi gốc vẫn được lưu và hiển thị.',
 
   err_already_dosed: 'Người bệnh đã được cấp liều cho hôm nay.',
-  err_dose_amount: 'Lượng thuốc khác với liều được phép. Muốn đổi liều cần y lệnh của bác sĩ.',
+  err_take_home_not_home: 'Thuốc mang về chỉ do cơ sở điều trị của người bệnh cấp (R14, R16).',
+  err_take_home_suspended: 'Tạm ngừng cấp thuốc mang về: người bệnh vừa bỏ liều hoặc có kết quả xét nghiệm dương tính từ khi có y lệnh (R14).',
+  err_review_withheld_first: 'Người bệnh đang bị hoãn liều vì dấu hiệu say (R10): chọn “Cho cấp liều hôm nay” hoặc “Không cấp hôm nay” trước.',
   err_void_reason: 'Cần ghi lý do hủy (ít nhất 5 ký tự).',
   err_void_a_void: 'Không thể hủy một bản ghi hủy.',
   err_already_voided: 'Bản ghi này đã được hủy trước đó.',
@@ -374,7 +376,9 @@ export const en: Shape<typeof vi> = {
   void_done: 'Record voided; the original stays recorded and visible.',
 
   err_already_dosed: 'The patient has already been dosed today.',
-  err_dose_amount: 'That amount is not what the decision allows. A different dose needs a doctor’s order.',
+  err_take_home_not_home: "Take-home doses are handed out only by the patient's home clinic (R14, R16).",
+  err_take_home_suspended: 'Take-home suspended: the patient has just missed a day, or had a positive urine test since the order (R14).',
+  err_review_withheld_first: 'The patient is withheld for intoxication (R10): choose “Dose today” or “No dose today” first.',
   err_void_reason: 'Write the reason for voiding (at least 5 characters).',
   err_void_a_void: 'A void cannot itself be voided.',
   err_already_voided: 'This record has already been voided.',
