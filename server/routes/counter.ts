@@ -103,8 +103,7 @@ async function work(c: Ctx, clinicId: string, opts: { patientId?: string; step?:
   if (opts.patientId) {
     const now = clock.now();
     const data = await counterCard(db, now, opts.patientId, clinicId, scopeOf(c));
-    const { timeZone } = await clinicDay(db, clinicId, now);
-    card = { ...(await cardView(c, data, timeZone, opts.requestId)), step: opts.step ?? { kind: 'check' } };
+    card = { ...(await cardView(c, data, data.timeZone, opts.requestId)), step: opts.step ?? { kind: 'check' } };
   }
   return { clinicId, q: opts.q ?? '', notice: opts.notice ?? null, card, matches: opts.matches ?? [] };
 }

@@ -4,7 +4,7 @@
 // the call to the counter; the dose itself is server/services/dispense.ts.
 import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { checkIns, clinics, doseOrders, doses, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks, users } from '../../db/schema.ts';
+import { checkIns, clinics, doseOrders, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { decideDose, type Decision, type DoseOutcome } from '../dosing/decision.ts';
 import { orderInForce } from '../dosing/orders.ts';
@@ -46,6 +46,8 @@ export async function findAtCounter(db: Db, q: string, scope: string[] | null): 
 
 export interface CardData {
   clinicId: string;
+  /** The counter clinic's time zone (its service day is `today`). */
+  timeZone: string;
   today: string;
   patient: { id: string; code: string; fullName: string; birthDate: string; hasPhoto: boolean; homeClinicName: string };
   /** False: the patient is neither at home here nor a guest today; the card shows only the code. */
@@ -63,36 +65,38 @@ export interface CardData {
 /** The patient card at a counter: identity, order, last doses and the decision of this moment. */
 export async function counterCard(db: Db, now: Date, patientId: string, clinicId: string, scope: string[] | null): Promise<CardData> {
   if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
-  const [p] = await db
-    .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, homeClinicId: patients.homeClinicId, homeClinicName: clinics.name })
-    .from(patients)
-    .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
-    .where(eq(patients.id, patientId));
+  const [[p], { facts, timeZone, records }] = await Promise.all([
+    db
+      .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, homeClinicId: patients.homeClinicId, homeClinicName: clinics.name })
+      .from(patients)
+      .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
+      .where(eq(patients.id, patientId)),
+    counterFacts(db, patientId, clinicId, now),
+  ]);
   if (!p) throw new NotFound('patient');
-  const { facts } = await counterFacts(db, patientId, clinicId, now);
   const home = facts.episode?.clinicId ?? p.homeClinicId;
-  const rules = await rulesForClinic(db, home, facts.today);
+  const [rules, [photo], [diversion]] = await Promise.all([
+    rulesForClinic(db, home, facts.today),
+    db.select({ id: patientPhotos.id }).from(patientPhotos).where(eq(patientPhotos.patientId, patientId)).limit(1),
+    db
+      .select({ at: swallowChecks.at })
+      .from(swallowChecks)
+      .where(and(eq(swallowChecks.patientId, patientId), eq(swallowChecks.outcome, 'diversion')))
+      .orderBy(desc(swallowChecks.at))
+      .limit(1),
+  ]);
   const decision = decideDose(facts, rules.params);
   const guest = home !== clinicId && facts.guestAuthorisations.some((g) => g.hostClinicId === clinicId);
   const visible = home === clinicId || guest || !scope || scope.includes(p.homeClinicId);
-  const [photo] = await db.select({ id: patientPhotos.id }).from(patientPhotos).where(eq(patientPhotos.patientId, patientId)).limit(1);
-  const [diversion] = await db
-    .select({ at: swallowChecks.at })
-    .from(swallowChecks)
-    .where(and(eq(swallowChecks.patientId, patientId), eq(swallowChecks.outcome, 'diversion')))
-    .orderBy(desc(swallowChecks.at))
-    .limit(1);
   const order = orderInForce(facts.orders, facts.today);
-  const last = await db
-    .select({ serviceDay: doses.serviceDay, outcome: doses.outcome, givenMg: doses.givenMg, at: doses.at, clinicCode: clinics.code, byName: users.fullName })
-    .from(doses)
-    .innerJoin(clinics, eq(clinics.id, doses.clinicId))
-    .innerJoin(users, eq(users.id, doses.givenBy))
-    .where(and(eq(doses.patientId, patientId), isNull(doses.voidsId), lte(doses.serviceDay, facts.today), sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`))
-    .orderBy(desc(doses.serviceDay), desc(doses.at))
-    .limit(LAST_DOSES);
+  // The last records, from the history the decision was made on (standing records of the last 60 days).
+  const last = records
+    .filter((r) => r.serviceDay <= facts.today)
+    .sort((a, b) => (a.serviceDay === b.serviceDay ? b.at.getTime() - a.at.getTime() : a.serviceDay < b.serviceDay ? 1 : -1))
+    .slice(0, LAST_DOSES);
   return {
     clinicId,
+    timeZone,
     today: facts.today,
     patient: { id: p.id, code: p.code, fullName: p.fullName, birthDate: p.birthDate, hasPhoto: !!photo, homeClinicName: p.homeClinicName },
     visible,

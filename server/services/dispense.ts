@@ -25,42 +25,51 @@ const HISTORY_DAYS = 60;
 export type Dose = typeof doses.$inferSelect;
 
 /** The facts the rules need, read at a clinic on its service day. */
-export async function counterFacts(db: Db, patientId: string, clinicId: string, now: Date): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null }> {
-  const [clinic] = await db.select({ tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, clinicId));
+export async function counterFacts(
+  db: Db,
+  patientId: string,
+  clinicId: string,
+  now: Date,
+): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: { serviceDay: string; outcome: DoseOutcome; givenMg: number; at: Date; clinicCode: string; byName: string }[] }> {
+  // Independent reads go out together (on PostgreSQL they overlap; PGlite runs them in turn).
+  const [[clinic], [episode]] = await Promise.all([
+    db.select({ tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, clinicId)),
+    db
+      .select({ id: episodes.id, clinicId: episodes.clinicId, startDate: episodes.startDate, tz: clinics.timeZone })
+      .from(episodes)
+      .innerJoin(clinics, eq(clinics.id, episodes.clinicId))
+      .where(and(eq(episodes.patientId, patientId), isNull(episodes.endDate))),
+  ]);
   if (!clinic) throw new NotFound('clinic');
   const today = serviceDay(now, clinic.tz);
-  const [episode] = await db
-    .select({ id: episodes.id, clinicId: episodes.clinicId, startDate: episodes.startDate, tz: clinics.timeZone })
-    .from(episodes)
-    .innerJoin(clinics, eq(clinics.id, episodes.clinicId))
-    .where(and(eq(episodes.patientId, patientId), isNull(episodes.endDate)));
-  const orders = episode
-    ? await db.select().from(doseOrders).where(eq(doseOrders.episodeId, episode.id)).orderBy(asc(doseOrders.startDate), asc(doseOrders.createdAt))
-    : [];
-  const history = await db
-    .select({ serviceDay: doses.serviceDay, part: doses.part, outcome: doses.outcome, clinicId: doses.clinicId, givenMg: doses.givenMg, at: doses.at, byName: users.fullName, status: doses.status })
-    .from(doses)
-    .innerJoin(users, eq(users.id, doses.givenBy))
-    .where(
-      and(
-        eq(doses.patientId, patientId),
-        gte(doses.serviceDay, addDays(today, -HISTORY_DAYS)),
-        isNull(doses.voidsId),
-        notInArray(doses.status, ['failed']),
-        // Not voided by a later row.
-        sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`,
+  const [orders, history, guests, reviews] = await Promise.all([
+    episode ? db.select().from(doseOrders).where(eq(doseOrders.episodeId, episode.id)).orderBy(asc(doseOrders.startDate), asc(doseOrders.createdAt)) : [],
+    db
+      .select({ serviceDay: doses.serviceDay, part: doses.part, outcome: doses.outcome, clinicId: doses.clinicId, clinicCode: clinics.code, givenMg: doses.givenMg, at: doses.at, byName: users.fullName, status: doses.status })
+      .from(doses)
+      .innerJoin(users, eq(users.id, doses.givenBy))
+      .innerJoin(clinics, eq(clinics.id, doses.clinicId))
+      .where(
+        and(
+          eq(doses.patientId, patientId),
+          gte(doses.serviceDay, addDays(today, -HISTORY_DAYS)),
+          isNull(doses.voidsId),
+          notInArray(doses.status, ['failed']),
+          // Not voided by a later row.
+          sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`,
+        ),
       ),
-    );
-  const guests = episode
-    ? await db
-        .select({ hostClinicId: guestAuthorisations.hostClinicId, fromDate: guestAuthorisations.fromDate, toDate: guestAuthorisations.toDate })
-        .from(guestAuthorisations)
-        .where(and(eq(guestAuthorisations.episodeId, episode.id), lte(guestAuthorisations.fromDate, today), gte(guestAuthorisations.toDate, today)))
-    : [];
-  const reviews = await db
-    .select({ kind: doseReviews.kind, maxMg: doseReviews.maxMg, at: doseReviews.at })
-    .from(doseReviews)
-    .where(and(eq(doseReviews.patientId, patientId), eq(doseReviews.serviceDay, today)));
+    episode
+      ? db
+          .select({ hostClinicId: guestAuthorisations.hostClinicId, fromDate: guestAuthorisations.fromDate, toDate: guestAuthorisations.toDate })
+          .from(guestAuthorisations)
+          .where(and(eq(guestAuthorisations.episodeId, episode.id), lte(guestAuthorisations.fromDate, today), gte(guestAuthorisations.toDate, today)))
+      : [],
+    db
+      .select({ kind: doseReviews.kind, maxMg: doseReviews.maxMg, at: doseReviews.at })
+      .from(doseReviews)
+      .where(and(eq(doseReviews.patientId, patientId), eq(doseReviews.serviceDay, today))),
+  ]);
   const facts: CounterFacts = {
     today,
     clinicId,
@@ -80,7 +89,8 @@ export async function counterFacts(db: Db, patientId: string, clinicId: string, 
     approvals: reviews.flatMap((r) => (r.kind === 'reduced' && r.maxMg !== null ? [{ day: today, maxMg: r.maxMg }] : [])),
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
-  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null };
+  const records = history.map((h) => ({ serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicCode: h.clinicCode, byName: h.byName }));
+  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records };
 }
 
 export interface RecordDoseInput {
