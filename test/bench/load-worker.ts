@@ -1,10 +1,12 @@
 // The load generator, run in a worker thread so that it does not share the
-// server's event loop: `connections` loops, each sending one GET at a time
-// over its own keep-alive socket, first for the warm-up (not recorded) and
-// then for the measured window. Requests cycle over job.paths (one turn
-// shared by all loops); with job.expectBody, every body is checked too. Every
-// loop stops by itself: at the deadline, or at the request cap; a request that
-// hangs is abandoned after timeoutMs.
+// server's event loop: `connections` loops, each sending one request at a
+// time (a GET, or a POST with job.bodies) over its own keep-alive socket,
+// first for the warm-up (not recorded) and then for the measured window.
+// Requests cycle over job.paths (one turn shared by all loops), and over
+// job.bodies likewise; with job.bodiesOnce each body is sent once, across both
+// phases. With job.expectBody, every body is checked too. Every loop stops by
+// itself: at the deadline, at the request cap, or when bodies sent once run
+// out; a request that hangs is abandoned after timeoutMs.
 import http from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -17,9 +19,13 @@ const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections, max
 type Outcome = { ok: true } | { ok: false; kind: string };
 
 let nextPath = 0;
+let nextBody = 0;
+const bodiesLeft = () => !job.bodiesOnce || job.bodies === undefined || nextBody < job.bodies.length;
 
 function once(): Promise<Outcome> {
   const path = job.paths[nextPath++ % job.paths.length]!;
+  const payload = job.bodies?.[nextBody++ % job.bodies.length];
+  const headers = payload === undefined ? job.headers : { ...job.headers, 'content-length': String(Buffer.byteLength(payload)) };
   return new Promise((resolve) => {
     let settled = false;
     const settle = (o: Outcome) => {
@@ -28,7 +34,7 @@ function once(): Promise<Outcome> {
         resolve(o);
       }
     };
-    const req = http.request({ agent, host: job.host, port: job.port, path, method: 'GET', headers: job.headers }, (res) => {
+    const req = http.request({ agent, host: job.host, port: job.port, path, method: job.method, headers }, (res) => {
       const status = res.statusCode ?? 0;
       // The whole body is read: the latency is to the last byte.
       const expect = job.expectBody;
@@ -50,7 +56,7 @@ function once(): Promise<Outcome> {
     });
     req.setTimeout(job.timeoutMs, () => req.destroy(Object.assign(new Error('request timeout'), { code: 'TIMEOUT' })));
     req.on('error', (e: NodeJS.ErrnoException) => settle({ ok: false, kind: e.code ?? e.name }));
-    req.end();
+    req.end(payload);
   });
 }
 
@@ -64,7 +70,7 @@ async function phase(durationMs: number, record: boolean): Promise<PhaseResult> 
   const deadline = start + durationMs;
 
   const loop = async () => {
-    while (issued < job.maxRequests && performance.now() < deadline) {
+    while (issued < job.maxRequests && performance.now() < deadline && bodiesLeft()) {
       issued++;
       const t0 = performance.now();
       const outcome = await once();
@@ -92,6 +98,7 @@ async function phase(durationMs: number, record: boolean): Promise<PhaseResult> 
     errorKinds,
     elapsedMs,
     capped: issued >= job.maxRequests,
+    exhausted: !bodiesLeft(),
     latencies: record ? latencies.slice(0, completed) : new Float64Array(0),
   };
 }

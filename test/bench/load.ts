@@ -14,6 +14,12 @@ export interface LoadJob {
   port: number;
   /** Requests cycle over these, in order (one path: always the same). */
   paths: string[];
+  /** GET unless said. */
+  method: 'GET' | 'POST';
+  /** When set, every request sends the next of these as its body, cycling like paths. */
+  bodies?: string[];
+  /** Each body once (warm-up and measured window share the list); the loops stop when none is left. */
+  bodiesOnce?: boolean;
   /** When set, every response's body must contain it (else counted as an error). */
   expectBody?: string;
   headers: Record<string, string>;
@@ -33,6 +39,8 @@ export interface PhaseResult {
   capped: boolean;
   /** Per request, in ms (empty for the warm-up). */
   latencies: Float64Array;
+  /** The loops stopped because job.bodies sent once ran out (before the deadline). */
+  exhausted: boolean;
 }
 
 /** Sent back by the worker. */
@@ -58,6 +66,17 @@ export interface HttpTarget {
   expectBody?: string;
   /** Check expectBody in every response of the load too, not only before it. */
   expectBodyEveryTime?: boolean;
+  /** GET unless said. A POST needs `bodies`. */
+  method?: 'GET' | 'POST';
+  /** Request bodies, cycled over like paths (a POST needs at least one). */
+  bodies?: readonly string[];
+  /**
+   * Send each body once (writes that may not repeat, e.g. a dose per patient
+   * per day): the checks before the load take the first ones (one per path),
+   * the load the rest in order. Should they run out, the load stops there and
+   * the figures cover the shorter window (with a note).
+   */
+  eachBodyOnce?: boolean;
 }
 
 const MAX_REQUESTS_PER_PHASE = 5_000_000;
@@ -69,11 +88,20 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
   try {
     const paths = typeof target.path === 'string' ? [target.path] : [...target.path];
     if (paths.length === 0) throw new Error(`${name}: no path to load`);
-    for (const path of new Set(paths)) await preflight(port, path, target);
+    const method = target.method ?? 'GET';
+    if (method !== 'GET' && !target.bodies) throw new Error(`${name}: a ${method} load needs bodies`);
+    const bodies = target.bodies ? [...target.bodies] : undefined;
+    if (bodies && bodies.length === 0) throw new Error(`${name}: no body to send`);
+    const once = bodies !== undefined && target.eachBodyOnce === true;
+    const distinct = [...new Set(paths)];
+    if (once && bodies.length <= distinct.length) throw new Error(`${name}: more bodies than paths are needed (one per path for the check, the rest for the load)`);
+    for (const path of distinct) await preflight(port, path, target, once ? bodies.shift() : bodies?.[0]);
     const reply = await runWorker({
       host: '127.0.0.1',
       port,
       paths,
+      method,
+      ...(bodies ? { bodies, bodiesOnce: once } : {}),
       ...(target.expectBodyEveryTime && target.expectBody !== undefined ? { expectBody: target.expectBody } : {}),
       headers: target.headers ?? {},
       connections: settings.connections,
@@ -84,6 +112,13 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
     });
     const m = reply.measured;
     if (m.capped) settings.log(`${name}: stopped at the cap of ${MAX_REQUESTS_PER_PHASE} requests`);
+    if (once && (reply.warmup.exhausted || m.completed === 0)) throw new Error(`${name}: the ${bodies?.length ?? 0} request bodies ran out during the warm-up`);
+    const notes: string[] = [];
+    if (m.exhausted) {
+      const note = `the request bodies ran out after ${(m.elapsedMs / 1000).toFixed(1)} s of the ${settings.seconds} s window: figures over that shorter window`;
+      settings.log(`${name}: ${note}`);
+      notes.push(note);
+    }
     const sorted = m.latencies.sort();
     const errors = reply.warmup.errors + m.errors;
     const errorKinds: Record<string, number> = { ...reply.warmup.errorKinds };
@@ -94,6 +129,7 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
       per_s: Math.round(m.completed / (m.elapsedMs / 1000)),
       ...(sorted.length > 0 ? { p50_ms: round(percentile(sorted, 0.5), 2), p99_ms: round(percentile(sorted, 0.99), 2) } : {}),
       ...(errors > 0 ? { errors, errorKinds } : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     };
   } finally {
     await close(server);
@@ -115,15 +151,22 @@ function close(server: Server): Promise<void> {
 }
 
 /** One request before the load: a wrong answer (a redirect to /login, a 500) stops the measure early and clearly. */
-async function preflight(port: number, path: string, target: HttpTarget): Promise<void> {
-  const res = await fetch(`http://127.0.0.1:${port}${path}`, { headers: target.headers ?? {}, redirect: 'manual', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+async function preflight(port: number, path: string, target: HttpTarget, requestBody: string | undefined): Promise<void> {
+  const method = target.method ?? 'GET';
+  const res = await fetch(`http://127.0.0.1:${port}${path}`, {
+    method,
+    headers: target.headers ?? {},
+    ...(requestBody !== undefined ? { body: requestBody } : {}),
+    redirect: 'manual',
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+  });
   const body = await res.text();
   if (res.status !== 200) {
     const where = res.headers.get('location');
-    throw new Error(`GET ${path} answered ${res.status}${where ? ` (Location: ${where})` : ''} before the load`);
+    throw new Error(`${method} ${path} answered ${res.status}${where ? ` (Location: ${where})` : ''} before the load: ${body.replace(/\s+/g, ' ').slice(0, 300)}`);
   }
   if (target.expectBody !== undefined && !body.includes(target.expectBody)) {
-    throw new Error(`GET ${path} answered 200 but without ${JSON.stringify(target.expectBody)}`);
+    throw new Error(`${method} ${path} answered 200 but without ${JSON.stringify(target.expectBody)}`);
   }
 }
 

@@ -7,17 +7,27 @@
 //   BENCH_ONLY          comma-separated measure names (default: all). A measure's
 //                       ratio baseline runs too.
 //   BENCH_PATIENTS      synthetic patients patient-search adds (default 60000).
+//   BENCH_DOSE_RATE     doses a second dose-confirm prepares patients for (default
+//                       300): each request doses a different patient, so a faster
+//                       machine needs more (the run says if they ran out).
 //
 // Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
+import { bareInsert } from './bare-insert.ts';
 import { barePage } from './bare-page.ts';
+import { counterCard } from './counter-card.ts';
 import { openBenchDatabase, type OpenedBenchDatabase } from './database.ts';
+import { doseConfirm } from './dose-confirm.ts';
 import { homePage } from './home-page.ts';
 import { patientSearch } from './patient-search.ts';
 import type { BenchContext, Measure } from './measure.ts';
 import { jsonLine, round, table, type BenchResult } from './report.ts';
 
-/** Every measure, in the order they run. Later issues add theirs here. */
-const MEASURES: Measure[] = [barePage, homePage, patientSearch];
+/**
+ * Every measure, in the order they run. Later issues add theirs here. The
+ * counter's measures come after patient-search so that its figures do not
+ * move with their patients; in a full run they see its patients too.
+ */
+const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard];
 
 const CONNECTIONS = 20;
 const WARMUP_SECONDS = 1;
