@@ -298,6 +298,14 @@ export const patients = pgTable(
     nextOfKinPhone: text('next_of_kin_phone').notNull().default(''),
     counsellorId: uuid('counsellor_id').references(() => users.id),
     hivStatus: text('hiv_status').$type<HivStatus>().notNull().default('unknown'),
+    /**
+     * Bumped (by triggers) by every write that changes what the counter decides
+     * on: a dose record, an order, a doctor's ruling, an episode, a guest
+     * authorisation. A dose is written only if it is still the version the
+     * decision was made on (optimistic concurrency: no lock held across a
+     * round trip to the application).
+     */
+    factsVersion: bigint('facts_version', { mode: 'number' }).notNull().default(0),
     createdBy: uuid('created_by').references(() => users.id),
     createdAt: createdAt(),
   },

@@ -28,6 +28,13 @@ export function formatDay(day: string): string {
   return `${d}/${m}/${y}`;
 }
 
+const numberFormats = new Map<string, Intl.NumberFormat>();
 export function formatNumber(n: number, locale: Locale, fractionDigits = 1): string {
-  return new Intl.NumberFormat(locale === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: fractionDigits }).format(n);
+  const key = `${locale}|${fractionDigits}`;
+  let f = numberFormats.get(key);
+  if (!f) {
+    f = new Intl.NumberFormat(locale === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: fractionDigits });
+    numberFormats.set(key, f);
+  }
+  return f.format(n);
 }

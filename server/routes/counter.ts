@@ -10,6 +10,7 @@ import type { Db } from '../../db/client.ts';
 import { clinics, doses } from '../../db/schema.ts';
 import { CheckInPage } from '../../views/pages/checkin.tsx';
 import { CounterPage, CounterWork, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
+import { formatNumber, formatTime } from '../../views/format.ts';
 import { can } from '../auth/permissions.ts';
 import { serviceDay } from '../clock.ts';
 import type { Decision } from '../dosing/decision.ts';
@@ -36,6 +37,12 @@ const Breath = z
 const CardForm = z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, part: Part, mg: Mg });
 const CheckForm = CardForm.extend({ intoxication: z.enum(['none', 'signs']), finding: z.enum(['suspected', 'intoxicated']).catch('suspected') });
 const DoseForm = CardForm.extend({ intoxication: z.literal('none'), outcome: z.enum(['given', 'refused', 'vomited', 'spilled']) });
+
+/** A clinic posted by a counter form must be one the user works at (the service checks it exists). */
+function inScope(c: Ctx, clinicId: string): void {
+  const scope = scopeOf(c);
+  if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
+}
 
 /** The clinic the counter works for: the one asked for if the user works there, else their first. */
 async function counterClinic(c: Ctx, asked: string | undefined): Promise<{ id: string; name: string; code: string; others: { id: string; code: string; name: string }[] }> {
@@ -93,7 +100,7 @@ async function cardView(c: Ctx, data: CardData, timeZone: string, requestId: str
 
 function formatTimeOf(iso: string, timeZone: string): string {
   const at = new Date(iso);
-  return Number.isNaN(at.getTime()) ? iso : new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' }).format(at);
+  return Number.isNaN(at.getTime()) ? iso : formatTime(at, timeZone);
 }
 
 /** The working area with a patient's card at a step (re-decided now), or empty with a notice. */
@@ -163,7 +170,7 @@ export const counterRoutes = new Hono<AppEnv>()
   })
   .post('/counter/check', async (c) => {
     const f = await parse(c, CheckForm);
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const t = viewContext(c).t;
     if (f.intoxication === 'none') {
       // The confirmation step, if the decision still stands as the card showed it.
@@ -180,14 +187,14 @@ export const counterRoutes = new Hono<AppEnv>()
   })
   .post('/counter/dose', async (c) => {
     const f = await parse(c, DoseForm);
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const body = await formBody(c);
     const breath = Breath.safeParse(str(body, 'breathAlcohol'));
     return dose(c, { ...f, breathAlcohol: breath.success ? breath.data : null });
   })
   .post('/counter/swallow', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid, dose: Uuid, outcome: z.enum(['swallowed', 'diversion']), note: z.string().max(500).catch('') }));
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const t = viewContext(c).t;
     const { db } = c.var.deps;
     await recordSwallowCheck(services(c), actorOf(c), { doseId: f.dose, clinicId: f.clinic, outcome: f.outcome, note: f.note.trim() }, scopeOf(c));
@@ -200,7 +207,7 @@ export const counterRoutes = new Hono<AppEnv>()
   })
   .post('/counter/take-home', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, days: z.coerce.number().int().min(1).max(30) }));
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const t = viewContext(c).t;
     try {
       const rows = await recordTakeHome(services(c), actorOf(c), { patientId: f.patient, clinicId: f.clinic, days: f.days, requestId: f.requestId }, scopeOf(c));
@@ -215,7 +222,7 @@ export const counterRoutes = new Hono<AppEnv>()
   })
   .post('/counter/refer', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid, patient: Uuid }));
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
     if (!data.visible) throw new NotFound('patient');
     await referToDoctor(services(c), actorOf(c), f.clinic, f.patient, scopeOf(c));
@@ -223,7 +230,7 @@ export const counterRoutes = new Hono<AppEnv>()
   })
   .post('/counter/call-next', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid }));
-    await counterClinic(c, f.clinic);
+    inScope(c, f.clinic);
     const patientId = await callNext(services(c), actorOf(c), f.clinic, scopeOf(c));
     if (!patientId) return workResponse(c, await work(c, f.clinic, { notice: warn(viewContext(c).t.ctr_queue_empty_call) }));
     return workResponse(c, await work(c, f.clinic, { patientId }));
@@ -265,7 +272,6 @@ type DoseRequest = z.infer<typeof CardForm> & { outcome: 'given' | 'refused' | '
 /** Records the counter's act under the decision of this moment, and answers with the next step. */
 async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
   const t = viewContext(c).t;
-  const { db, clock } = c.var.deps;
   let result;
   try {
     result = await recordDose(
@@ -283,12 +289,10 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
     // Refused or changed: either way the card was stale (dosed elsewhere, order or ruling changed); it is re-decided below.
     return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t.ctr_err_stale) }), 409);
   }
-  const { dose: row } = result;
-  const data = await counterCard(db, clock.now(), f.patient, f.clinic, scopeOf(c));
-  const name = data.patient.fullName;
-  const fmt = (n: number, digits: number) => new Intl.NumberFormat(c.var.locale === 'vi' ? 'vi-VN' : 'en-GB', { maximumFractionDigits: digits }).format(n);
-  const mg = fmt(row.givenMg, 1);
-  const ml = fmt(row.ml, 2);
+  const { dose: row, followUp } = result;
+  const name = followUp.patientName;
+  const mg = formatNumber(row.givenMg, c.var.locale, 1);
+  const ml = formatNumber(row.ml, c.var.locale, 2);
   const notice = {
     given: () => ok(t.ctr_result_given({ name, mg, ml })),
     withheld: () => warn(t.ctr_result_withheld({ name })),
@@ -298,8 +302,8 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
     take_home: () => ok(t.ctr_result_given({ name, mg, ml })),
     supplied: () => ok(t.ctr_result_given({ name, mg, ml })),
   }[row.outcome]();
-  if (row.outcome === 'given' && data.swallowCheck) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'swallow', doseId: row.id } }));
-  if (row.outcome === 'given' && data.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } }));
+  if (row.outcome === 'given' && followUp.swallowCheck) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'swallow', doseId: row.id } }));
+  if (row.outcome === 'given' && followUp.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice, step: { kind: 'take_home', maxDays: followUp.takeHomeDays } }));
   // A spilled dose may be measured again: the card stays, re-decided.
   if (row.outcome === 'spilled') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice }));
   return workResponse(c, await work(c, f.clinic, { notice }));

@@ -11,7 +11,7 @@ import { orderInForce } from '../dosing/orders.ts';
 import { NotFound } from '../errors.ts';
 import { audit } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
-import { counterFacts } from './dispense.ts';
+import { counterFacts, takeHomeAllowance } from './dispense.ts';
 import { rulesForClinic } from './rule-sets.ts';
 import { searchPatients, type SearchRow } from './patients.ts';
 
@@ -106,7 +106,7 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
     lastDoses: last,
     decision,
     swallowCheck: rules.params.swallow_check_enabled === 1,
-    takeHomeDays: rules.params.take_home_enabled === 1 && order && home === clinicId ? Math.min(order.takeHomeDays, rules.params.take_home_max_days) : 0,
+    takeHomeDays: takeHomeAllowance(facts, rules.params, clinicId),
   };
 }
 

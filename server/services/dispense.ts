@@ -3,13 +3,16 @@
 // day's slot and writes the record with its audit row. The patient's row is
 // locked first, so two counters (or a double click, or a retried request)
 // deciding for one patient take turns; the slot's primary key is the last net.
-import { and, asc, eq, gte, isNull, lte, notInArray, sql } from 'drizzle-orm';
+import { randomUUID } from 'node:crypto';
+import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { clinics, doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, urineTests, users } from '../../db/schema.ts';
+import { rows } from '../../db/sql.ts';
+import { doses, doseSlots, patients, urineTests, users } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { addDays } from '../dosing/days.ts';
 import { COVERING_OUTCOMES, decideDose, missedDays, type CounterFacts, type Decision, type DoseOutcome, type DoseRecord } from '../dosing/decision.ts';
-import { orderInForce } from '../dosing/orders.ts';
+import { orderInForce, type Phase } from '../dosing/orders.ts';
+import type { RuleParams } from '../dosing/parameters.ts';
 import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
@@ -24,52 +27,112 @@ const HISTORY_DAYS = 60;
 
 export type Dose = typeof doses.$inferSelect;
 
+/** The counter's facts as one statement returns them (json columns: snake_case, numbers maybe strings). */
+interface FactsRow extends Record<string, unknown> {
+  version: number | string | null;
+  patient_name: string | null;
+  tz: string;
+  today: string;
+  episode: { id: string; clinic_id: string; start_date: string; tz: string } | null;
+  orders: { id: string; episode_id: string; phase: Phase; start_date: string; end_date: string; daily_mg: number | string; split_first_mg: number | string | null; split_second_mg: number | string | null; take_home_days: number; created_at: string }[];
+  history: { id: string; request_id: string | null; service_day: string; part: number; outcome: DoseOutcome; clinic_id: string; clinic_code: string; given_mg: number | string; at: string; by_name: string }[];
+  guests: { episode_id: string; host_clinic_id: string; from_date: string; to_date: string }[];
+  reviews: { kind: 'resume' | 'reduced' | 'no_dose'; max_mg: number | string | null; at: string }[];
+}
+
+/** A standing record of the history, as the card lists it. */
+export interface CounterRecord {
+  id: string;
+  requestId: string | null;
+  serviceDay: string;
+  outcome: DoseOutcome;
+  givenMg: number;
+  at: Date;
+  clinicCode: string;
+  byName: string;
+}
+
+/**
+ * R14: how many take-home days the counter may hand out today after the dose:
+ * the home clinic only, when the rules turn take-home on, within the order's
+ * days and the rules' maximum, and none after a missed day (a missed-dose
+ * event suspends take-home).
+ */
+export function takeHomeAllowance(facts: CounterFacts, params: RuleParams, clinicId: string): number {
+  const order = orderInForce(facts.orders, facts.today);
+  if (!order || !facts.episode || facts.episode.clinicId !== clinicId || params.take_home_enabled !== 1) return 0;
+  if (missedDays(facts.history, facts.episode.startDate, facts.today).missed > 0) return 0;
+  return Math.min(order.takeHomeDays, params.take_home_max_days);
+}
+
 /** The facts the rules need, read at a clinic on its service day. */
 export async function counterFacts(
   db: Db,
   patientId: string,
   clinicId: string,
   now: Date,
-): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: { serviceDay: string; outcome: DoseOutcome; givenMg: number; at: Date; clinicCode: string; byName: string }[] }> {
-  // Independent reads go out together (on PostgreSQL they overlap; PGlite runs them in turn).
-  const [[clinic], [episode]] = await Promise.all([
-    db.select({ tz: clinics.timeZone }).from(clinics).where(eq(clinics.id, clinicId)),
-    db
-      .select({ id: episodes.id, clinicId: episodes.clinicId, startDate: episodes.startDate, tz: clinics.timeZone })
-      .from(episodes)
-      .innerJoin(clinics, eq(clinics.id, episodes.clinicId))
-      .where(and(eq(episodes.patientId, patientId), isNull(episodes.endDate))),
-  ]);
-  if (!clinic) throw new NotFound('clinic');
-  const today = serviceDay(now, clinic.tz);
-  const [orders, history, guests, reviews] = await Promise.all([
-    episode ? db.select().from(doseOrders).where(eq(doseOrders.episodeId, episode.id)).orderBy(asc(doseOrders.startDate), asc(doseOrders.createdAt)) : [],
-    db
-      .select({ serviceDay: doses.serviceDay, part: doses.part, outcome: doses.outcome, clinicId: doses.clinicId, clinicCode: clinics.code, givenMg: doses.givenMg, at: doses.at, byName: users.fullName, status: doses.status })
-      .from(doses)
-      .innerJoin(users, eq(users.id, doses.givenBy))
-      .innerJoin(clinics, eq(clinics.id, doses.clinicId))
-      .where(
-        and(
-          eq(doses.patientId, patientId),
-          gte(doses.serviceDay, addDays(today, -HISTORY_DAYS)),
-          isNull(doses.voidsId),
-          notInArray(doses.status, ['failed']),
-          // Not voided by a later row.
-          sql`not exists (select 1 from doses v where v.voids_id = ${doses.id})`,
-        ),
-      ),
-    episode
-      ? db
-          .select({ hostClinicId: guestAuthorisations.hostClinicId, fromDate: guestAuthorisations.fromDate, toDate: guestAuthorisations.toDate })
-          .from(guestAuthorisations)
-          .where(and(eq(guestAuthorisations.episodeId, episode.id), lte(guestAuthorisations.fromDate, today), gte(guestAuthorisations.toDate, today)))
-      : [],
-    db
-      .select({ kind: doseReviews.kind, maxMg: doseReviews.maxMg, at: doseReviews.at })
-      .from(doseReviews)
-      .where(and(eq(doseReviews.patientId, patientId), eq(doseReviews.serviceDay, today))),
-  ]);
+): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string }> {
+  // One statement, so the facts and their version come from one snapshot (see
+  // recordDose), in one round trip. The service day is the clinic's local date of `now`.
+  const [row] = await rows<FactsRow>(
+    db,
+    sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, t.today::text as today,
+          (select row_to_json(e) from (
+             select e.id, e.clinic_id, e.start_date::text as start_date, ec.time_zone as tz
+             from episodes e join clinics ec on ec.id = e.clinic_id
+             where e.patient_id = p.id and e.end_date is null) e) as episode,
+          (select coalesce(json_agg(o order by o.start_date, o.created_at), '[]'::json) from (
+             select id, episode_id, phase, start_date::text as start_date, end_date::text as end_date, daily_mg, split_first_mg, split_second_mg, take_home_days, created_at
+             from dose_orders where patient_id = p.id) o) as orders,
+          (select coalesce(json_agg(h), '[]'::json) from (
+             select d.id, d.request_id, d.service_day::text as service_day, d.part, d.outcome, d.clinic_id, dc.code as clinic_code, d.given_mg, d.at, u.full_name as by_name
+             from doses d join users u on u.id = d.given_by join clinics dc on dc.id = d.clinic_id
+             where d.patient_id = p.id and d.service_day >= t.today - ${HISTORY_DAYS}::int and d.voids_id is null and d.status <> 'failed'
+               and not exists (select 1 from doses v where v.voids_id = d.id)) h) as history,
+          (select coalesce(json_agg(g), '[]'::json) from (
+             select episode_id, host_clinic_id, from_date::text as from_date, to_date::text as to_date
+             from guest_authorisations where patient_id = p.id and from_date <= t.today and to_date >= t.today) g) as guests,
+          (select coalesce(json_agg(r), '[]'::json) from (
+             select kind, max_mg, at from dose_reviews where patient_id = p.id and service_day = t.today) r) as reviews
+        from clinics c
+        cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) t
+        left join patients p on p.id = ${patientId}::uuid
+        where c.id = ${clinicId}::uuid`,
+  );
+  if (!row) throw new NotFound('clinic');
+  if (row.version === null) throw new NotFound('patient');
+  const today = row.today;
+  const clinic = { tz: row.tz };
+  const patient = { version: Number(row.version), fullName: row.patient_name! };
+  const episode = row.episode && { id: row.episode.id, clinicId: row.episode.clinic_id, startDate: row.episode.start_date, tz: row.episode.tz };
+  const allOrders = row.orders.map((o) => ({
+    id: o.id,
+    episodeId: o.episode_id,
+    phase: o.phase,
+    startDate: o.start_date,
+    endDate: o.end_date,
+    dailyMg: Number(o.daily_mg),
+    splitFirstMg: o.split_first_mg === null ? null : Number(o.split_first_mg),
+    splitSecondMg: o.split_second_mg === null ? null : Number(o.split_second_mg),
+    takeHomeDays: o.take_home_days,
+    createdAt: new Date(o.created_at),
+  }));
+  const history = row.history.map((h) => ({
+    id: h.id,
+    requestId: h.request_id,
+    serviceDay: h.service_day,
+    part: h.part,
+    outcome: h.outcome,
+    clinicId: h.clinic_id,
+    clinicCode: h.clinic_code,
+    givenMg: Number(h.given_mg),
+    at: new Date(h.at),
+    byName: h.by_name,
+  }));
+  const allGuests = row.guests.map((g) => ({ episodeId: g.episode_id, hostClinicId: g.host_clinic_id, fromDate: g.from_date, toDate: g.to_date }));
+  const reviews = row.reviews.map((r) => ({ kind: r.kind, maxMg: r.max_mg === null ? null : Number(r.max_mg), at: new Date(r.at) }));
+  const orders = episode ? allOrders.filter((o) => o.episodeId === episode.id) : [];
+  const guests = episode ? allGuests.filter((g) => g.episodeId === episode.id).map(({ episodeId: _e, ...g }) => g) : [];
   const facts: CounterFacts = {
     today,
     clinicId,
@@ -89,8 +152,8 @@ export async function counterFacts(
     approvals: reviews.flatMap((r) => (r.kind === 'reduced' && r.maxMg !== null ? [{ day: today, maxMg: r.maxMg }] : [])),
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
-  const records = history.map((h) => ({ serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicCode: h.clinicCode, byName: h.byName }));
-  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records };
+  const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicCode: h.clinicCode, byName: h.byName }));
+  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName };
 }
 
 export interface RecordDoseInput {
@@ -113,8 +176,17 @@ export interface RecordDoseInput {
   method?: 'manual';
 }
 
+/** What the counter shows next after a recorded dose, read in the dose's own transaction. */
+export interface FollowUp {
+  patientName: string;
+  /** R13: the clinic asks for the swallow check. */
+  swallowCheck: boolean;
+  /** R14: take-home days that may be handed out now (0: none). */
+  takeHomeDays: number;
+}
+
 export type RecordDoseResult =
-  | { kind: 'recorded'; dose: Dose; decision: Decision }
+  | { kind: 'recorded'; dose: Dose; decision: Decision; followUp: FollowUp }
   | { kind: 'refused'; decision: Decision }
   | { kind: 'changed'; decision: Decision };
 
@@ -123,81 +195,113 @@ export type RecordDoseResult =
  * A dose is given only when the rules say give (or reduced) and the
  * observation check found no sign of intoxication (R10); otherwise it is
  * withheld with the reason. The given mg is the decision's, never more.
+ * A retried request (same request id) returns its first record.
  */
 export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input: RecordDoseInput, scope: string[] | null): Promise<RecordDoseResult> {
   if (scope && !scope.includes(input.clinicId)) throw new NotFound('clinic');
-  const [already] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
-  if (already) {
-    if (already.patientId !== input.patientId) throw new Invalid({ requestId: 'err_invalid' });
-    return { kind: 'recorded', dose: already, decision: already.decision as unknown as Decision };
-  }
-  try {
-    return await db.transaction(async (tx) => {
-      // Concurrent decisions for one patient take turns here.
-      const [patient] = await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, input.patientId)).for('update');
-      if (!patient) throw new NotFound('patient');
-      const now = clock.now();
-      const { facts, episodeId } = await counterFacts(tx, input.patientId, input.clinicId, now);
-      // The home clinic's rules apply, also to a guest dose elsewhere (R16).
-      const rules = await rulesForClinic(tx, facts.episode?.clinicId ?? input.clinicId, facts.today);
-      const decision = decideDose(facts, rules.params);
-      if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused' as const, decision };
-      if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed' as const, decision };
-
-      // R10: signs of intoxication withhold the dose until a doctor decides.
-      const outcome = input.intoxication !== 'none' ? 'withheld' : input.outcome;
-      // Given or vomited: the measured dose was swallowed. Spilled: it left the bottle (stock) but was not taken.
-      const given = outcome === 'given' || outcome === 'vomited';
-      const measured = given || outcome === 'spilled';
-      const [row] = await tx
-        .insert(doses)
-        .values({
-          patientId: input.patientId,
-          episodeId: episodeId!,
-          orderId: decision.orderId,
-          clinicId: input.clinicId,
-          serviceDay: facts.today,
-          part: decision.part,
-          outcome,
-          status: 'completed',
-          prescribedMg: decision.orderedMg,
-          givenMg: given ? decision.mg : 0,
-          ml: measured ? decision.ml : 0,
-          concentration: rules.params.concentration_mg_per_ml,
-          method: input.method ?? 'manual',
-          intoxication: input.intoxication,
-          breathAlcohol: input.breathAlcohol,
-          decision: { kind: decision.kind, reasons: decision.reasons, mg: decision.mg },
-          ruleSetVersionId: rules.versionId,
-          givenBy: actor.userId,
-          at: now,
-          requestId: input.requestId,
-        })
-        .returning();
-      if ((COVERING_OUTCOMES as readonly string[]).includes(outcome)) {
-        // R9 in the database: a second claim for this day and part fails here.
-        await tx.insert(doseSlots).values({ patientId: input.patientId, serviceDay: facts.today, part: decision.part, doseId: row!.id });
-      }
-      await audit(tx, {
-        action: 'dose_record',
-        actorId: actor.userId,
-        clinicId: input.clinicId,
-        entityType: 'dose',
-        entityId: row!.id,
-        details: { patientId: input.patientId, outcome, part: decision.part, mg: row!.givenMg, serviceDay: facts.today },
-        address: actor.address,
-        at: now,
-      });
-      return { kind: 'recorded' as const, dose: row!, decision };
-    });
-  } catch (e) {
-    if (isUniqueViolation(e, SLOT_PK)) throw new Conflict('err_already_dosed');
-    if (isUniqueViolation(e, 'doses_request_uq')) {
-      const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
-      if (again) return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision };
+  // Optimistic: read and decide without holding a lock, then write in one
+  // statement that succeeds only if nothing the decision rests on changed
+  // meanwhile (the patient's facts version); otherwise decide again. No lock
+  // is ever held across a round trip to the application.
+  for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
+    const now = clock.now();
+    const { facts, episodeId, records, version, patientName } = await counterFacts(db, input.patientId, input.clinicId, now);
+    // The home clinic's rules apply, also to a guest dose elsewhere (R16).
+    const rules = await rulesForClinic(db, facts.episode?.clinicId ?? input.clinicId, facts.today);
+    const followUp = (): FollowUp => ({ patientName, swallowCheck: rules.params.swallow_check_enabled === 1, takeHomeDays: takeHomeAllowance(facts, rules.params, input.clinicId) });
+    // A retry of a request already recorded (its answer was lost): the same record.
+    const retried = records.find((r) => r.requestId === input.requestId);
+    if (retried) {
+      const [row] = await db.select().from(doses).where(eq(doses.id, retried.id));
+      return { kind: 'recorded', dose: row!, decision: row!.decision as unknown as Decision, followUp: followUp() };
     }
-    throw e;
+    const decision = decideDose(facts, rules.params);
+    if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
+    if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };
+
+    // R10: signs of intoxication withhold the dose until a doctor decides.
+    const outcome = input.intoxication !== 'none' ? 'withheld' : input.outcome;
+    // Given or vomited: the measured dose was swallowed. Spilled: it left the bottle (stock) but was not taken.
+    const given = outcome === 'given' || outcome === 'vomited';
+    const measured = given || outcome === 'spilled';
+    const dose: Dose = {
+      id: randomUUID(),
+      patientId: input.patientId,
+      episodeId: episodeId!,
+      orderId: decision.orderId,
+      clinicId: input.clinicId,
+      serviceDay: facts.today,
+      part: decision.part,
+      outcome,
+      status: 'completed',
+      prescribedMg: decision.orderedMg,
+      givenMg: given ? decision.mg : 0,
+      ml: measured ? decision.ml : 0,
+      concentration: rules.params.concentration_mg_per_ml,
+      method: input.method ?? 'manual',
+      intoxication: input.intoxication,
+      breathAlcohol: input.breathAlcohol,
+      decision: { kind: decision.kind, reasons: decision.reasons, mg: decision.mg },
+      ruleSetVersionId: rules.versionId,
+      givenBy: actor.userId,
+      at: now,
+      voidsId: null,
+      voidReason: null,
+      requestId: input.requestId,
+    };
+    const auditDetails = { patientId: input.patientId, outcome, part: decision.part, mg: dose.givenMg, serviceDay: facts.today };
+    try {
+      const written = await writeDose(db, dose, version, (COVERING_OUTCOMES as readonly string[]).includes(outcome), { actorId: actor.userId, address: actor.address, details: auditDetails });
+      if (!written) continue; // The facts changed under the decision: decide again.
+    } catch (e) {
+      if (isUniqueViolation(e, SLOT_PK)) throw new Conflict('err_already_dosed');
+      if (isUniqueViolation(e, 'doses_request_uq')) {
+        // The request id was used before: for this patient, its first record; for another, a forged form.
+        const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
+        if (!again || again.patientId !== input.patientId) throw new Invalid({ requestId: 'err_invalid' });
+        return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision, followUp: followUp() };
+      }
+      throw e;
+    }
+    return { kind: 'recorded', dose, decision, followUp: followUp() };
   }
+  // Facts changing under every attempt: tell the nurse to look again rather than wait.
+  throw new Conflict('ctr_err_stale');
+}
+
+/** How often a dose is decided again when its facts keep changing under it. */
+const MAX_DECISION_ATTEMPTS = 5;
+
+/**
+ * The dose, its slot (R9) and its audit row in one statement, written only if
+ * the patient's facts are still at `version` (bumping it). Returns false when
+ * they changed. One statement is one transaction: the audit chain's lock is
+ * held only while the database itself commits.
+ */
+async function writeDose(db: Db, d: Dose, version: number, claimsSlot: boolean, a: { actorId: string; address: string | null; details: Record<string, unknown> }): Promise<boolean> {
+  const at = d.at.toISOString();
+  const result = await rows<{ id: string }>(
+    db,
+    sql`with guard as (
+          update patients set facts_version = facts_version + 1 where id = ${d.patientId}::uuid and facts_version = ${version}::bigint returning id
+        ), dose as (
+          insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
+                             method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)
+          select ${d.id}::uuid, guard.id, ${d.episodeId}::uuid, ${d.orderId}::uuid, ${d.clinicId}::uuid, ${d.serviceDay}::date, ${d.part}::int, ${d.outcome}::text, ${d.status}::text,
+                 ${d.prescribedMg}::numeric, ${d.givenMg}::numeric, ${d.ml}::numeric, ${d.concentration}::numeric, ${d.method}::text, ${d.intoxication}::text, ${d.breathAlcohol}::numeric,
+                 ${JSON.stringify(d.decision)}::jsonb, ${d.ruleSetVersionId}::uuid, ${d.givenBy}::uuid, ${at}::timestamptz, ${d.requestId}::text
+          from guard
+          returning id, patient_id, service_day, part
+        ), slot as (
+          insert into dose_slots (patient_id, service_day, part, dose_id)
+          select patient_id, service_day, part, id from dose where ${claimsSlot}::boolean
+        ), audited as (
+          insert into audit_log (action, actor_id, clinic_id, entity_type, entity_id, details, address, at)
+          select 'dose_record', ${a.actorId}::uuid, ${d.clinicId}::uuid, 'dose', id::text, ${JSON.stringify(a.details)}::jsonb, ${a.address}::text, ${at}::timestamptz from dose
+        )
+        select id from dose`,
+  );
+  return result.length === 1;
 }
 
 export interface TakeHomeInput {

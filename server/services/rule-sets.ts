@@ -57,8 +57,45 @@ export async function ruleSetOn(db: Db, ruleSetId: string, day: string): Promise
   return { ruleSetId, versionId: row.versionId, name: row.name, effectiveFrom: row.effectiveFrom, entries, params: valuesOf(entries) };
 }
 
+/**
+ * The rules in force are read on every scan and every dose, and change a few
+ * times a year: they are kept for a few seconds per clinic and day. A change
+ * made through this module clears them at once in this process; another
+ * server instance on the same database sees it within RULES_CACHE_MS.
+ * (Clinic ids are random UUIDs, so one cache serves every database.)
+ */
+export const RULES_CACHE_MS = 10_000;
+const rulesCache = new Map<string, { at: number; rules: Promise<RuleSetInForce> }>();
+
+/** Forgets the cached rules (after a change of a rule set or of a clinic's set). */
+export function forgetRules(): void {
+  rulesCache.clear();
+}
+
+/** Runs a change and forgets the cached rules, whatever its outcome. */
+async function forgetting<T>(change: Promise<T>): Promise<T> {
+  try {
+    return await change;
+  } finally {
+    forgetRules();
+  }
+}
+
 /** The rule set a clinic follows, in force on a day. */
 export async function rulesForClinic(db: Db, clinicId: string, day: string): Promise<RuleSetInForce> {
+  const key = `${clinicId}|${day}`;
+  const now = Date.now();
+  const hit = rulesCache.get(key);
+  if (hit && now - hit.at < RULES_CACHE_MS) return hit.rules;
+  const rules = readRulesForClinic(db, clinicId, day);
+  if (rulesCache.size > 10_000) rulesCache.clear();
+  rulesCache.set(key, { at: now, rules });
+  // A failed read is not kept.
+  rules.catch(() => rulesCache.get(key)?.rules === rules && rulesCache.delete(key));
+  return rules;
+}
+
+async function readRulesForClinic(db: Db, clinicId: string, day: string): Promise<RuleSetInForce> {
   const [clinic] = await db.select({ ruleSetId: clinics.ruleSetId }).from(clinics).where(eq(clinics.id, clinicId));
   if (!clinic) throw new NotFound('clinic');
   return ruleSetOn(db, clinic.ruleSetId ?? (await defaultRuleSetId(db)), day);
@@ -100,7 +137,7 @@ export async function addRuleSetVersion({ db, clock }: ServiceDeps, actor: Actor
   if (Object.keys(errors).length) throw new Invalid(errors);
   const before = await ruleSetOn(db, input.ruleSetId, input.effectiveFrom);
   const changed = PARAMETER_KEYS.filter((k) => before.entries[k].value !== input.entries[k].value || before.entries[k].confirmed !== input.entries[k].confirmed);
-  return db.transaction(async (tx) => {
+  return forgetting(db.transaction(async (tx) => {
     const [row] = await tx
       .insert(ruleSetVersions)
       .values({ ruleSetId: input.ruleSetId, effectiveFrom: input.effectiveFrom, parameters: input.entries, approvedBy: input.approvedBy.trim(), note: input.note.trim(), createdBy: actor.userId, createdAt: clock.now() })
@@ -115,7 +152,7 @@ export async function addRuleSetVersion({ db, clock }: ServiceDeps, actor: Actor
       at: clock.now(),
     });
     return row!.id;
-  });
+  }));
 }
 
 export function unconfirmed(entries: ParameterEntries): ParameterKey[] {
@@ -150,7 +187,7 @@ export async function createRuleSet({ db, clock }: ServiceDeps, actor: Actor, in
     .from(ruleSetVersions)
     .where(and(eq(ruleSetVersions.ruleSetId, from!.id), lte(ruleSetVersions.effectiveFrom, today)))
     .orderBy(asc(ruleSetVersions.effectiveFrom), asc(ruleSetVersions.createdAt));
-  return db.transaction(async (tx) => {
+  return forgetting(db.transaction(async (tx) => {
     const [set] = await tx.insert(ruleSets).values({ name }).returning({ id: ruleSets.id });
     await tx.insert(ruleSetVersions).values(
       history.map((v) => ({ ruleSetId: set!.id, effectiveFrom: v.effectiveFrom, parameters: v.parameters, approvedBy: v.approvedBy, note: v.note, createdBy: actor.userId })),
@@ -165,7 +202,7 @@ export async function createRuleSet({ db, clock }: ServiceDeps, actor: Actor, in
       at: clock.now(),
     });
     return set!.id;
-  });
+  }));
 }
 
 /**
@@ -180,7 +217,7 @@ export async function assignRuleSet({ db, clock }: ServiceDeps, actor: Actor, cl
   }
   // One way to say "the default": null.
   const target = ruleSetId === defaultId ? null : ruleSetId;
-  await db.transaction(async (tx) => {
+  await forgetting(db.transaction(async (tx) => {
     const [clinic] = await tx.select({ id: clinics.id, ruleSetId: clinics.ruleSetId }).from(clinics).where(eq(clinics.id, clinicId)).for('update');
     if (!clinic) throw new NotFound('clinic');
     if (clinic.ruleSetId === target) return;
@@ -195,5 +232,5 @@ export async function assignRuleSet({ db, clock }: ServiceDeps, actor: Actor, cl
       address: actor.address,
       at: clock.now(),
     });
-  });
+  }));
 }
