@@ -15,6 +15,10 @@ const HTMX_CONFIG = JSON.stringify({
   // Settling copies these attributes between the old and new element of an
   // outerHTML swap; 'style' (a default) would set an inline style the CSP refuses.
   attributesToSettle: ['class', 'width', 'height'],
+  // New content is made live (its forms posted by htmx) in the settle step.
+  // With a delay, an Enter in the first 20 ms on a freshly focused button
+  // (a scanner's Enter, a quick nurse) would submit the form natively.
+  defaultSettleDelay: 0,
   // 422 carries the form again with its messages: swap it like a success.
   responseHandling: [
     { code: '204', swap: false },

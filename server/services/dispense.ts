@@ -17,7 +17,7 @@ import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
-import { rulesForClinic } from './rule-sets.ts';
+import { forgetRules, rulesForClinic } from './rule-sets.ts';
 
 /** The name of dose_slots' primary key, as the migration made it (not PostgreSQL's default "dose_slots_pkey"). */
 const SLOT_PK = 'dose_slots_patient_id_service_day_part_pk';
@@ -32,6 +32,7 @@ interface FactsRow extends Record<string, unknown> {
   version: number | string | null;
   patient_name: string | null;
   tz: string;
+  active: boolean;
   today: string;
   episode: { id: string; clinic_id: string; start_date: string; tz: string } | null;
   orders: { id: string; episode_id: string; phase: Phase; start_date: string; end_date: string; daily_mg: number | string; split_first_mg: number | string | null; split_second_mg: number | string | null; take_home_days: number; created_at: string }[];
@@ -76,7 +77,7 @@ export async function counterFacts(
   // recordDose), in one round trip. The service day is the clinic's local date of `now`.
   const [row] = await rows<FactsRow>(
     db,
-    sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, t.today::text as today,
+    sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, c.active, t.today::text as today,
           (select row_to_json(e) from (
              select e.id, e.clinic_id, e.start_date::text as start_date, ec.time_zone as tz
              from episodes e join clinics ec on ec.id = e.clinic_id
@@ -99,7 +100,8 @@ export async function counterFacts(
         left join patients p on p.id = ${patientId}::uuid
         where c.id = ${clinicId}::uuid`,
   );
-  if (!row) throw new NotFound('clinic');
+  // A closed (deactivated) clinic doses no one, even from a page left open.
+  if (!row || !row.active) throw new NotFound('clinic');
   if (row.version === null) throw new NotFound('patient');
   const today = row.today;
   const clinic = { tz: row.tz };
@@ -251,8 +253,17 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     };
     const auditDetails = { patientId: input.patientId, outcome, part: decision.part, mg: dose.givenMg, serviceDay: facts.today };
     try {
-      const written = await writeDose(db, dose, version, (COVERING_OUTCOMES as readonly string[]).includes(outcome), { actorId: actor.userId, address: actor.address, details: auditDetails });
-      if (!written) continue; // The facts changed under the decision: decide again.
+      const written = await writeDose(db, dose, version, (COVERING_OUTCOMES as readonly string[]).includes(outcome), {
+        actorId: actor.userId,
+        address: actor.address,
+        details: auditDetails,
+        rules: { clinicId: facts.episode?.clinicId ?? input.clinicId, day: facts.today, versionId: rules.versionId },
+      });
+      if (!written) {
+        // The facts or the rules changed under the decision: decide again, with the rules read afresh.
+        forgetRules();
+        continue;
+      }
     } catch (e) {
       if (isUniqueViolation(e, SLOT_PK)) throw new Conflict('err_already_dosed');
       if (isUniqueViolation(e, 'doses_request_uq')) {
@@ -278,12 +289,26 @@ const MAX_DECISION_ATTEMPTS = 5;
  * they changed. One statement is one transaction: the audit chain's lock is
  * held only while the database itself commits.
  */
-async function writeDose(db: Db, d: Dose, version: number, claimsSlot: boolean, a: { actorId: string; address: string | null; details: Record<string, unknown> }): Promise<boolean> {
+async function writeDose(
+  db: Db,
+  d: Dose,
+  version: number,
+  claimsSlot: boolean,
+  a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string } },
+): Promise<boolean> {
   const at = d.at.toISOString();
   const result = await rows<{ id: string }>(
     db,
     sql`with guard as (
-          update patients set facts_version = facts_version + 1 where id = ${d.patientId}::uuid and facts_version = ${version}::bigint returning id
+          update patients set facts_version = facts_version + 1
+          where id = ${d.patientId}::uuid and facts_version = ${version}::bigint
+            -- The rule set version the decision used is still the one in force for the home clinic that day.
+            and ${a.rules.versionId}::uuid = (
+              select v.id from rule_set_versions v
+              where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${a.rules.clinicId}::uuid), (select id from rule_sets order by created_at limit 1))
+                and v.effective_from <= ${a.rules.day}::date
+              order by v.effective_from desc, v.created_at desc limit 1)
+          returning id
         ), dose as (
           insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
                              method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)

@@ -109,6 +109,11 @@ export async function voidDose({ db, clock }: ServiceDeps, actor: Actor, doseId:
       const [dose] = await tx.select().from(doses).where(eq(doses.id, doseId));
       if (!dose || (scope && !scope.includes(dose.clinicId))) throw new NotFound('dose');
       if (dose.voidsId) throw new Conflict('err_void_a_void');
+      // R10: a withholding for intoxication is lifted by a doctor's ruling; voiding it is a doctor's act too.
+      if (dose.outcome === 'withheld') {
+        const [who] = await tx.select({ role: users.role }).from(users).where(eq(users.id, actor.userId));
+        if (who?.role !== 'doctor') throw new Conflict('err_void_withheld_doctor');
+      }
       await tx.select({ id: patients.id }).from(patients).where(eq(patients.id, dose.patientId)).for('update');
       const [row] = await tx
         .insert(doses)

@@ -65,7 +65,7 @@ export async function ruleSetOn(db: Db, ruleSetId: string, day: string): Promise
  * (Clinic ids are random UUIDs, so one cache serves every database.)
  */
 export const RULES_CACHE_MS = 10_000;
-const rulesCache = new Map<string, { at: number; rules: Promise<RuleSetInForce> }>();
+const rulesCache = new Map<string, { at: number; rules: RuleSetInForce }>();
 
 /** Forgets the cached rules (after a change of a rule set or of a clinic's set). */
 export function forgetRules(): void {
@@ -84,14 +84,14 @@ async function forgetting<T>(change: Promise<T>): Promise<T> {
 /** The rule set a clinic follows, in force on a day. */
 export async function rulesForClinic(db: Db, clinicId: string, day: string): Promise<RuleSetInForce> {
   const key = `${clinicId}|${day}`;
-  const now = Date.now();
   const hit = rulesCache.get(key);
-  if (hit && now - hit.at < RULES_CACHE_MS) return hit.rules;
-  const rules = readRulesForClinic(db, clinicId, day);
+  if (hit && Date.now() - hit.at < RULES_CACHE_MS) return hit.rules;
+  // Only read values are kept, never a pending read: a caller inside a
+  // transaction must not wait on a read queued behind that same transaction
+  // (PGlite runs one at a time).
+  const rules = await readRulesForClinic(db, clinicId, day);
   if (rulesCache.size > 10_000) rulesCache.clear();
-  rulesCache.set(key, { at: now, rules });
-  // A failed read is not kept.
-  rules.catch(() => rulesCache.get(key)?.rules === rules && rulesCache.delete(key));
+  rulesCache.set(key, { at: Date.now(), rules });
   return rules;
 }
 

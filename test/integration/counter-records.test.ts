@@ -5,7 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, eq, sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, swallowChecks, urineTests } from '../../db/schema.ts';
+import { clinics, doseOrders, doseReviews, doses, doseSlots, episodes, guestAuthorisations, patients, ruleSetVersions, swallowChecks, urineTests } from '../../db/schema.ts';
 import { fold } from '../../db/fold.ts';
 import { FixedClock } from '../../server/clock.ts';
 import type { ParameterKey } from '../../server/dosing/parameters.ts';
@@ -481,5 +481,37 @@ describeEachDatabase('counter records', (get) => {
     clock.set(new Date(MORNING.getTime() + 2 * MINUTE));
     await voidDose(services, managerActor, dose.id, 'Ghi nhầm người bệnh', scope);
     expect((await queueOf(db, clinic.id, TODAY)).map((q) => q.patientId)).toEqual([p.id]);
+  });
+  it('R10 only a doctor voids a withholding for intoxication (a manager may not lift it)', async () => {
+    const { services, managerActor, doctorActor, scope, addPatient, give, recorded, decision } = await setup();
+    const p = await addPatient();
+    const withheld = await recorded(give(p.id, { intoxication: 'intoxicated' }));
+    expect(withheld.outcome).toBe('withheld');
+    await rejectsWith(voidDose(services, managerActor, withheld.id, 'Nhầm người bệnh', scope), Conflict, 'err_void_withheld_doctor');
+    expect(await decision(p.id)).toMatchObject({ kind: 'doctor_review', code: 'withheld_intoxication' });
+    await voidDose(services, doctorActor, withheld.id, 'Ghi nhầm người bệnh', scope);
+    expect(await decision(p.id)).toMatchObject({ kind: 'give' });
+  });
+
+  it('a deactivated clinic doses no one, even from a card left open', async () => {
+    const { db, clinic, addPatient, give } = await setup();
+    const p = await addPatient();
+    await db.update(clinics).set({ active: false }).where(eq(clinics.id, clinic.id));
+    await rejectsWith(give(p.id), NotFound);
+    expect(await db.select().from(doses).where(and(eq(doses.patientId, p.id), eq(doses.serviceDay, TODAY)))).toHaveLength(0);
+  });
+
+  it('R1 a rule change that lands between the decision and the write is not missed: the dose is decided again under the rules in force', async () => {
+    const { db, clinic, addPatient, useRules, give, recorded, decision } = await setup();
+    await useRules({ concentration_mg_per_ml: 10 });
+    const p = await addPatient();
+    // The rules are read (and kept for a few seconds) ...
+    expect(await decision(p.id)).toMatchObject({ kind: 'give', mg: 80, ml: 8 });
+    // ... then another server instance adds a version effective today (this process is not told).
+    const [current] = await db.select().from(ruleSetVersions).innerJoin(clinics, eq(clinics.ruleSetId, ruleSetVersions.ruleSetId)).where(eq(clinics.id, clinic.id));
+    const entries = { ...current!.rule_set_versions.parameters, concentration_mg_per_ml: { value: 5, source: 'test', confirmed: true } };
+    await db.insert(ruleSetVersions).values({ ruleSetId: current!.rule_set_versions.ruleSetId, effectiveFrom: TODAY, parameters: entries, approvedBy: 'test', note: 'another instance' });
+    const dose = await recorded(give(p.id, { expected: undefined }));
+    expect([dose.concentration, dose.givenMg, dose.ml]).toEqual([5, 80, 16]);
   });
 });

@@ -9,7 +9,8 @@ import { Cleanup, DEMO_PASSWORD, HttpClient, login } from './helpers.ts';
 
 /** The hidden fields of the card's step form, as the page would post them. */
 function cardFields(html: string): Record<string, string> {
-  const form = /<form class="step"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
+  // The step's first form: "no signs" at the check, "given" at the confirmation.
+  const form = /<form[^>]*action="\/counter\/(?:check|dose)"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
   const out: Record<string, string> = {};
   for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) out[m[1]!] = m[2]!;
   return out;

@@ -86,6 +86,7 @@ export function CounterPage({ ctx, clinic, others, work, queue }: { ctx: ViewCon
       <p id="server-error" class="offline" role="alert" hidden>
         {t.ctr_server_error}
       </p>
+      <p id="counter-error" class="form-errors" role="alert" hidden></p>
       <div class="counter-layout">
         <CounterWork ctx={ctx} w={work} />
         <QueuePanel ctx={ctx} q={queue} />
@@ -109,7 +110,7 @@ export function CounterWork({ ctx, w }: { ctx: ViewContext; w: WorkView }) {
         </div>
       </form>
       {w.notice && (
-        <p class={`notice ${w.notice.tone}`} role={w.notice.tone === 'error' ? 'alert' : 'status'}>
+        <p class={`notice ${w.notice.tone}`} role={w.notice.tone === 'error' ? 'alert' : 'status'} hx-disable>
           {w.notice.text}
         </p>
       )}
@@ -234,7 +235,7 @@ function DecisionBox({ ctx, c }: { ctx: ViewContext; c: CardView }) {
         </p>
       )}
       {(d.kind === 'give' || d.kind === 'reduced') && d.checkMandatory && <p class="warn">{t.ctr_check_mandatory}</p>}
-      {(d.kind === 'already_dosed' || d.kind === 'take_home_day') && <p>{t.ctr_blocked_by({ time: formatTime(d.at, c.timeZone), name: d.byName, clinic: d.clinicCode })}</p>}
+      {(d.kind === 'already_dosed' || d.kind === 'take_home_day') && <p hx-disable>{t.ctr_blocked_by({ time: formatTime(d.at, c.timeZone), name: d.byName, clinic: d.clinicCode })}</p>}
       <ul class="reasons" hx-disable>
         {d.reasons.map((r) => (
           <li>
@@ -290,26 +291,35 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
   const swap = { 'hx-target': '#counter', 'hx-swap': 'outerHTML', 'hx-disabled-elt': 'find button' };
   const step = c.step;
   if (step.kind === 'swallow') {
+    // Two forms, so Enter in the note can only ever record the diversion it describes.
     return (
-      <form class="step" method="post" action="/counter/swallow" hx-post="/counter/swallow" {...swap}>
+      <div class="step">
         <h3>{t.ctr_swallow_title}</h3>
         <p>{t.ctr_swallow_question}</p>
-        <Hidden name="clinic" value={c.clinicId} />
-        <Hidden name="dose" value={step.doseId} />
-        <div class="actions">
-          <button type="submit" name="outcome" value="swallowed" class="primary big" autofocus>
-            {t.ctr_swallow_yes}
-          </button>
-        </div>
+        <form method="post" action="/counter/swallow" hx-post="/counter/swallow" {...swap}>
+          <Hidden name="clinic" value={c.clinicId} />
+          <Hidden name="dose" value={step.doseId} />
+          <Hidden name="outcome" value="swallowed" />
+          <div class="actions">
+            <button type="submit" name="outcome" value="swallowed" class="primary big" autofocus>
+              {t.ctr_swallow_yes}
+            </button>
+          </div>
+        </form>
         <details>
           <summary>{t.ctr_swallow_diversion}</summary>
-          <label for="swallow-note">{t.ctr_swallow_note}</label>
-          <input id="swallow-note" name="note" maxlength={500} />
-          <button type="submit" name="outcome" value="diversion" class="danger">
-            {t.ctr_swallow_diversion}
-          </button>
+          <form method="post" action="/counter/swallow" hx-post="/counter/swallow" {...swap}>
+            <Hidden name="clinic" value={c.clinicId} />
+            <Hidden name="dose" value={step.doseId} />
+            <Hidden name="outcome" value="diversion" />
+            <label for="swallow-note">{t.ctr_swallow_note}</label>
+            <input id="swallow-note" name="note" maxlength={500} />
+            <button type="submit" name="outcome" value="diversion" class="danger">
+              {t.ctr_swallow_diversion}
+            </button>
+          </form>
         </details>
-      </form>
+      </div>
     );
   }
   if (step.kind === 'take_home') {
@@ -335,39 +345,48 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
   if (d.kind !== 'give' && d.kind !== 'reduced') return <NextPatient ctx={ctx} clinicId={c.clinicId} focus={!(d.kind === 'doctor_review' && c.canRefer)} />;
   if (step.kind === 'check') {
     const err = step.errors?.breathAlcohol;
+    // Two forms: Enter in the breath-alcohol field submits the withholding it
+    // belongs to, never "no signs" (the first button of a shared form).
     return (
-      <form class="step" method="post" action="/counter/check" hx-post="/counter/check" {...swap}>
+      <div class="step">
         <h3>{t.ctr_check_title}</h3>
         <p>{t.ctr_check_question}</p>
-        <CardFields c={c} d={d} />
-        <div class="actions">
-          <button type="submit" name="intoxication" value="none" class="primary big" autofocus={!err}>
-            {t.ctr_check_none}
-          </button>
-        </div>
+        <form method="post" action="/counter/check" hx-post="/counter/check" {...swap}>
+          <CardFields c={c} d={d} />
+          <Hidden name="intoxication" value="none" />
+          <div class="actions">
+            <button type="submit" name="intoxication" value="none" class="primary big" autofocus={!err}>
+              {t.ctr_check_none}
+            </button>
+          </div>
+        </form>
         <details open={!!err}>
           <summary>{t.ctr_check_signs}</summary>
-          <fieldset>
-            <legend>{t.ctr_intoxication}</legend>
-            <label>
-              <input type="radio" name="finding" value="suspected" checked /> {t.intoxication_suspected}
-            </label>
-            <label>
-              <input type="radio" name="finding" value="intoxicated" /> {t.intoxication_intoxicated}
-            </label>
-          </fieldset>
-          <label for="breath">{t.ctr_breath}</label>
-          <input id="breath" name="breathAlcohol" inputmode="decimal" maxlength={8} autofocus={!!err} aria-invalid={err ? 'true' : undefined} aria-describedby={err ? 'breath-error' : undefined} />
-          {err && (
-            <small id="breath-error" class="error" role="alert">
-              {t[err]}
-            </small>
-          )}
-          <button type="submit" name="intoxication" value="signs" class="danger">
-            {t.ctr_withhold}
-          </button>
+          <form method="post" action="/counter/check" hx-post="/counter/check" {...swap}>
+            <CardFields c={c} d={d} />
+            <Hidden name="intoxication" value="signs" />
+            <fieldset>
+              <legend>{t.ctr_intoxication}</legend>
+              <label>
+                <input type="radio" name="finding" value="suspected" checked /> {t.intoxication_suspected}
+              </label>
+              <label>
+                <input type="radio" name="finding" value="intoxicated" /> {t.intoxication_intoxicated}
+              </label>
+            </fieldset>
+            <label for="breath">{t.ctr_breath}</label>
+            <input id="breath" name="breathAlcohol" inputmode="decimal" maxlength={8} autofocus={!!err} aria-invalid={err ? 'true' : undefined} aria-describedby={err ? 'breath-error' : undefined} />
+            {err && (
+              <small id="breath-error" class="error" role="alert">
+                {t[err]}
+              </small>
+            )}
+            <button type="submit" name="intoxication" value="signs" class="danger">
+              {t.ctr_withhold}
+            </button>
+          </form>
         </details>
-      </form>
+      </div>
     );
   }
   if (step.kind === 'confirm') {
