@@ -72,6 +72,8 @@ export async function counterFacts(
   patientId: string,
   clinicId: string,
   now: Date,
+  /** The service day, when the database's zone rules disagree with the application's (see below). */
+  dayOverride: string | null = null,
 ): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string }> {
   // One statement, so the facts and their version come from one snapshot (see
   // recordDose), in one round trip. The service day is the clinic's local date of `now`.
@@ -96,14 +98,17 @@ export async function counterFacts(
           (select coalesce(json_agg(r), '[]'::json) from (
              select kind, max_mg, at from dose_reviews where patient_id = p.id and service_day = t.today) r) as reviews
         from clinics c
-        cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) t
+        cross join lateral (select coalesce(${dayOverride}::date, (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today) t
         left join patients p on p.id = ${patientId}::uuid
         where c.id = ${clinicId}::uuid`,
   );
   // A closed (deactivated) clinic doses no one, even from a page left open.
   if (!row || !row.active) throw new NotFound('clinic');
   if (row.version === null) throw new NotFound('patient');
-  const today = row.today;
+  // The service day everywhere else is the application's (server/clock.ts); should
+  // the database's time zone data disagree (an older tzdata), read again on that day.
+  const today = serviceDay(now, row.tz);
+  if (row.today !== today) return counterFacts(db, patientId, clinicId, now, today);
   const clinic = { tz: row.tz };
   const patient = { version: Number(row.version), fullName: row.patient_name! };
   const episode = row.episode && { id: row.episode.id, clinicId: row.episode.clinic_id, startDate: row.episode.start_date, tz: row.episode.tz };
