@@ -275,6 +275,9 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
         // The request id was used before: for this patient, its first record; for another, a forged form.
         const [again] = await db.select().from(doses).where(eq(doses.requestId, input.requestId));
         if (!again || again.patientId !== input.patientId) throw new Invalid({ requestId: 'err_invalid' });
+        // Its record was voided since: that card is stale, not a record to show as given.
+        const [voided] = await db.select({ id: doses.id }).from(doses).where(eq(doses.voidsId, again.id));
+        if (voided) throw new Conflict('ctr_err_stale');
         return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision, followUp: followUp() };
       }
       throw e;

@@ -514,4 +514,14 @@ describeEachDatabase('counter records', (get) => {
     const dose = await recorded(give(p.id, { expected: undefined }));
     expect([dose.concentration, dose.givenMg, dose.ml]).toEqual([5, 80, 16]);
   });
+  it('R9 a retry of a confirmation whose record was voided meanwhile is a stale card, not a record shown as given', async () => {
+    const { services, actor, doctorActor, scope, addPatient, give, recorded, input } = await setup();
+    const p = await addPatient();
+    const first = input(p.id);
+    const dose = await recorded(recordDose(services, actor, first, scope));
+    await voidDose(services, doctorActor, dose.id, 'Ghi nhầm người bệnh', scope);
+    await rejectsWith(recordDose(services, doctorActor, first, scope), Conflict, 'ctr_err_stale');
+    // A new confirmation (a new card) doses normally.
+    expect((await recorded(give(p.id))).outcome).toBe('given');
+  });
 });
