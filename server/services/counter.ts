@@ -145,20 +145,16 @@ export async function checkIn({ db, clock }: ServiceDeps, actor: Actor, clinicId
 const seenSince = (today: string) =>
   sql`not exists (select 1 from doses d where d.patient_id = ${checkIns.patientId} and d.service_day = ${today} and d.at >= ${checkIns.at} and d.voids_id is null and not exists (select 1 from doses v where v.voids_id = d.id))`;
 
+/** Checked in here today, not yet called, not yet recorded at a counter. */
+const waiting = (clinicId: string, today: string) => and(eq(checkIns.clinicId, clinicId), eq(checkIns.serviceDay, today), isNull(checkIns.calledAt), seenSince(today));
+
 /** The queue: patients checked in today, not yet called and not yet recorded at a counter, oldest first. */
 export async function queueOf(db: Db, clinicId: string, today: string) {
   return db
     .select({ id: checkIns.id, patientId: patients.id, code: patients.code, fullName: patients.fullName, at: checkIns.at })
     .from(checkIns)
     .innerJoin(patients, eq(patients.id, checkIns.patientId))
-    .where(
-      and(
-        eq(checkIns.clinicId, clinicId),
-        eq(checkIns.serviceDay, today),
-        isNull(checkIns.calledAt),
-        seenSince(today),
-      ),
-    )
+    .where(waiting(clinicId, today))
     .orderBy(asc(checkIns.at))
     .limit(200);
 }
@@ -175,14 +171,7 @@ export async function callNext({ db, clock }: ServiceDeps, actor: Actor, clinicI
     const [next] = await tx
       .select({ id: checkIns.id, patientId: checkIns.patientId })
       .from(checkIns)
-      .where(
-        and(
-          eq(checkIns.clinicId, clinicId),
-          eq(checkIns.serviceDay, today),
-          isNull(checkIns.calledAt),
-          seenSince(today),
-        ),
-      )
+      .where(waiting(clinicId, today))
       .orderBy(asc(checkIns.at))
       .limit(1)
       .for('update', { skipLocked: true });

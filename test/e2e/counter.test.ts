@@ -352,7 +352,7 @@ describeE2E('e2e: the counter (scan, keyboard dosing, withholding, register, off
     // The card is kept as it was, at the same step, and nothing else was shown.
     expect(await c.card.getAttribute('data-patient')).toBe(OFFLINE);
     expect(await c.card.getAttribute('data-kind')).toBe('give');
-    expect(await c.card.locator(SEL.noSigns).isVisible()).toBe(true);
+    await expect.poll(() => c.card.locator(SEL.noSigns).isVisible(), POLL).toBe(true);
     expect(await c.card.locator(SEL.given).count()).toBe(0);
     expect(await c.notice.count()).toBe(0);
     // The button the nurse pressed is usable again, and keeps the focus, so Enter retries.

@@ -3,7 +3,7 @@
 // is seen by everyone in the waiting room).
 import type { ViewContext } from '../context.ts';
 import { Layout } from '../layout.tsx';
-import type { Notice } from './counter.tsx';
+import { ClinicSwitch, type Notice } from './counter.tsx';
 
 export function CheckInPage({ ctx, clinic, others, notice }: { ctx: ViewContext; clinic: { id: string; name: string }; others: { id: string; code: string }[]; notice: Notice | null }) {
   const { t } = ctx;
@@ -13,14 +13,7 @@ export function CheckInPage({ ctx, clinic, others, notice }: { ctx: ViewContext;
         <h1>
           {t.checkin_title} — {clinic.name}
         </h1>
-        {others.length > 0 && (
-          <nav class="actions" aria-label={t.ctr_other_clinics}>
-            <span class="muted">{t.ctr_other_clinics}</span>
-            {others.map((o) => (
-              <a href={`/checkin?clinic=${o.id}`}>{o.code}</a>
-            ))}
-          </nav>
-        )}
+        <ClinicSwitch ctx={ctx} others={others} href={(id) => `/checkin?clinic=${id}`} />
       </div>
       <section id="checkin" aria-live="polite">
         <form method="post" action="/checkin" class="scan" hx-post="/checkin" hx-target="body" hx-swap="outerHTML" hx-select="body">

@@ -71,14 +71,7 @@ export function CounterPage({ ctx, clinic, others, work, queue }: { ctx: ViewCon
     <Layout ctx={ctx} title={t.ctr_title} scripts={['counter.js']}>
       <div class="page-head">
         <h1>{t.ctr_at_clinic({ name: clinic.name })}</h1>
-        {others.length > 0 && (
-          <nav class="actions" aria-label={t.ctr_other_clinics}>
-            <span class="muted">{t.ctr_other_clinics}</span>
-            {others.map((o) => (
-              <a href={`/counter?clinic=${o.id}`}>{o.code}</a>
-            ))}
-          </nav>
-        )}
+        <ClinicSwitch ctx={ctx} others={others} href={(id) => `/counter?clinic=${id}`} />
       </div>
       <p id="offline" class="offline" role="alert" hidden>
         {t.ctr_offline}
@@ -139,6 +132,32 @@ export function CounterWork({ ctx, w }: { ctx: ViewContext; w: WorkView }) {
 
 const mgText = (ctx: ViewContext, mg: number) => formatNumber(mg, ctx.locale, 1);
 const mlText = (ctx: ViewContext, ml: number) => formatNumber(ml, ctx.locale, 2);
+
+/** The other clinics the user works at, each a link to the same page there. */
+export function ClinicSwitch({ ctx, others, href }: { ctx: ViewContext; others: { id: string; code: string }[]; href: (clinicId: string) => string }) {
+  if (others.length === 0) return null;
+  return (
+    <nav class="actions" aria-label={ctx.t.ctr_other_clinics}>
+      <span class="muted">{ctx.t.ctr_other_clinics}</span>
+      {others.map((o) => (
+        <a href={href(o.id)}>{o.code}</a>
+      ))}
+    </nav>
+  );
+}
+
+/** A decision's reasons, each with its rule id. */
+export function Reasons({ t, reasons }: { t: Messages; reasons: ReasonView[] }) {
+  return (
+    <ul class="reasons" hx-disable>
+      {reasons.map((r) => (
+        <li>
+          <span class="rule">{r.rule}</span> {reasonText(t, r)}
+        </li>
+      ))}
+    </ul>
+  );
+}
 
 /** A decision's reason in the user's language, with its rule id. */
 export function reasonText(t: Messages, r: ReasonView): string {
@@ -236,13 +255,7 @@ function DecisionBox({ ctx, c }: { ctx: ViewContext; c: CardView }) {
       )}
       {(d.kind === 'give' || d.kind === 'reduced') && d.checkMandatory && <p class="warn">{t.ctr_check_mandatory}</p>}
       {(d.kind === 'already_dosed' || d.kind === 'take_home_day') && <p hx-disable>{t.ctr_blocked_by({ time: formatTime(d.at, c.timeZone), name: d.byName, clinic: d.clinicCode })}</p>}
-      <ul class="reasons" hx-disable>
-        {d.reasons.map((r) => (
-          <li>
-            <span class="rule">{r.rule}</span> {reasonText(t, r)}
-          </li>
-        ))}
-      </ul>
+      <Reasons t={t} reasons={d.reasons} />
       {d.kind === 'doctor_review' && (
         <div class="actions">
           {c.canRefer && (

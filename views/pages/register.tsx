@@ -5,7 +5,7 @@
 import type { ViewContext } from '../context.ts';
 import { formatDay, formatNumber, formatTime } from '../format.ts';
 import { Layout } from '../layout.tsx';
-import type { Outcome } from './counter.tsx';
+import { ClinicSwitch, type Outcome } from './counter.tsx';
 
 export interface RegisterRowView {
   id: string;
@@ -55,13 +55,7 @@ export function RegisterPage({ ctx, r }: { ctx: ViewContext; r: RegisterView }) 
             {t.register_csv}
           </a>
         </form>
-        {r.others.length > 0 && (
-          <nav class="actions" aria-label={t.ctr_other_clinics}>
-            {r.others.map((o) => (
-              <a href={`/register?clinic=${o.id}&day=${r.day}`}>{o.code}</a>
-            ))}
-          </nav>
-        )}
+        <ClinicSwitch ctx={ctx} others={r.others} href={(id) => `/register?clinic=${id}&day=${r.day}`} />
       </div>
       <section class="register">
         <h2>{t.register_heading({ clinic: `${r.clinic.name} (${r.clinic.code})`, day: formatDay(r.day) })}</h2>

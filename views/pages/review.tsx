@@ -5,7 +5,7 @@ import { Csrf, FormErrors, type Errors } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatNumber, formatTime } from '../format.ts';
 import { Layout } from '../layout.tsx';
-import { reasonText, type ReasonView } from './counter.tsx';
+import { ClinicSwitch, Reasons, type ReasonView } from './counter.tsx';
 
 export interface ReviewRowView {
   patientId: string;
@@ -33,13 +33,7 @@ export function ReviewPage({ ctx, d }: { ctx: ViewContext; d: ReviewPageData }) 
         <h1>
           {t.review_title} — {d.clinic.name}
         </h1>
-        {d.others.length > 0 && (
-          <nav class="actions" aria-label={t.ctr_other_clinics}>
-            {d.others.map((o) => (
-              <a href={`/review?clinic=${o.id}`}>{o.code}</a>
-            ))}
-          </nav>
-        )}
+        <ClinicSwitch ctx={ctx} others={d.others} href={(id) => `/review?clinic=${id}`} />
       </div>
       {d.rows.length === 0 && <p>{t.review_empty}</p>}
       {d.rows.map((r) => {
@@ -56,13 +50,7 @@ export function ReviewPage({ ctx, d }: { ctx: ViewContext; d: ReviewPageData }) 
                 {r.withheld.breathAlcohol !== null && t.review_breath({ value: formatNumber(r.withheld.breathAlcohol, ctx.locale, 3) })}
               </p>
             )}
-            <ul class="reasons" hx-disable>
-              {r.reasons.map((x) => (
-                <li>
-                  <span class="rule">{x.rule}</span> {reasonText(t, x)}
-                </li>
-              ))}
-            </ul>
+            <Reasons t={t} reasons={r.reasons} />
             {r.reviews.length > 0 && (
               <ul class="muted" hx-disable>
                 {r.reviews.map((v) => (
