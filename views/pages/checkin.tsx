@@ -16,7 +16,7 @@ export function CheckInPage({ ctx, clinic, others, notice }: { ctx: ViewContext;
         <ClinicSwitch ctx={ctx} others={others} href={(id) => `/checkin?clinic=${id}`} />
       </div>
       <section id="checkin" aria-live="polite">
-        <form method="post" action="/checkin" class="scan" hx-post="/checkin" hx-target="body" hx-swap="outerHTML" hx-select="body">
+        <form method="post" action="/checkin" class="scan" hx-post="/checkin" hx-target="body" hx-swap="outerHTML" hx-select="body" hx-disabled-elt="find button">
           <input type="hidden" name="_csrf" value={ctx.csrfToken} />
           <input type="hidden" name="clinic" value={clinic.id} />
           <label for="code">{t.checkin_scan_label}</label>

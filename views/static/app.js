@@ -11,8 +11,10 @@
       return;
     }
     // A write button disables itself while its request is in flight; the
-    // server still guarantees the write happens once.
-    if (form.method.toLowerCase() === 'post') {
+    // server still guarantees the write happens once. An htmx form is htmx's
+    // to disable and enable again (hx-disabled-elt): disabled here, it would
+    // stay disabled after a failed request, and the nurse could not retry.
+    if (form.method.toLowerCase() === 'post' && !form.hasAttribute('hx-post')) {
       setTimeout(function () {
         form.querySelectorAll('button[type=submit], button:not([type])').forEach(function (b) {
           b.disabled = true;
