@@ -5,9 +5,6 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { eq, inArray } from 'drizzle-orm';
-import type { Db } from '../../db/client.ts';
-import { clinics, doses } from '../../db/schema.ts';
 import { CheckInPage } from '../../views/pages/checkin.tsx';
 import { CounterPage, CounterWork, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
 import { formatNumber, formatTime } from '../../views/format.ts';
@@ -15,7 +12,7 @@ import { can } from '../auth/permissions.ts';
 import { serviceDay } from '../clock.ts';
 import type { Decision } from '../dosing/decision.ts';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
-import { callNext, checkIn, clinicDay, counterCard, counterClinics, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
+import { callNext, checkIn, chooseClinic, clinicDay, counterCard, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
 import { recordDose, recordTakeHome } from '../services/dispense.ts';
 import { recordSwallowCheck } from '../services/dose-reviews.ts';
 import { actorOf, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
@@ -35,8 +32,8 @@ const Breath = z
   .pipe(z.number().min(0).max(5).nullable());
 
 const CardForm = z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, part: Part, mg: Mg });
-const CheckForm = CardForm.extend({ intoxication: z.enum(['none', 'signs']), finding: z.enum(['suspected', 'intoxicated']).catch('suspected') });
-const DoseForm = CardForm.extend({ intoxication: z.literal('none'), outcome: z.enum(['given', 'refused', 'vomited', 'spilled']) });
+const CheckForm = CardForm.extend({ intoxication: z.enum(['none', 'signs']), finding: z.enum(['suspected', 'intoxicated']).catch('suspected'), breathAlcohol: z.string().catch('') });
+const DoseForm = CardForm.extend({ intoxication: z.literal('none'), outcome: z.enum(['given', 'refused', 'vomited', 'spilled']), breathAlcohol: Breath.catch(null) });
 
 /** A clinic posted by a counter form must be one the user works at (the service checks it exists). */
 function inScope(c: Ctx, clinicId: string): void {
@@ -45,14 +42,9 @@ function inScope(c: Ctx, clinicId: string): void {
 }
 
 /** The clinic the counter works for: the one asked for if the user works there, else their first. */
-async function counterClinic(c: Ctx, asked: string | undefined): Promise<{ id: string; name: string; code: string; others: { id: string; code: string; name: string }[] }> {
-  const list = await counterClinics(c.var.deps.db, scopeOf(c));
-  const chosen = asked ? list.find((cl) => cl.id === asked) : list[0];
-  if (!chosen) throw new NotFound('clinic');
-  return { ...chosen, others: list.filter((cl) => cl.id !== chosen.id) };
-}
+const counterClinic = (c: Ctx, asked: string | undefined) => chooseClinic(c.var.deps.db, scopeOf(c), asked);
 
-function decisionView(d: Decision, codes: Map<string, string>): DecisionView {
+function decisionView(d: Decision, blockingClinicCode: string | null): DecisionView {
   switch (d.kind) {
     case 'give':
     case 'reduced':
@@ -61,24 +53,17 @@ function decisionView(d: Decision, codes: Map<string, string>): DecisionView {
       return { kind: 'doctor_review', code: d.code, reasons: d.reasons };
     case 'already_dosed':
     case 'take_home_day':
-      return { kind: d.kind, at: d.at, byName: d.byName, clinicCode: codes.get(d.clinicId) ?? '', reasons: d.reasons };
+      return { kind: d.kind, at: d.at, byName: d.byName, clinicCode: blockingClinicCode ?? '', reasons: d.reasons };
     case 'not_this_clinic':
       return { kind: 'not_this_clinic', reasons: d.reasons };
   }
 }
 
-async function clinicCodes(db: Db, ids: string[]): Promise<Map<string, string>> {
-  if (!ids.length) return new Map();
-  const rows = await db.select({ id: clinics.id, code: clinics.code }).from(clinics).where(inArray(clinics.id, ids));
-  return new Map(rows.map((r) => [r.id, r.code]));
-}
-
-async function cardView(c: Ctx, data: CardData, timeZone: string, requestId: string = randomUUID()): Promise<CardView> {
+function cardView(c: Ctx, data: CardData, requestId: string = randomUUID()): CardView {
   const role = c.var.session!.user.role;
-  const d = data.decision;
-  const codes = await clinicCodes(c.var.deps.db, d.kind === 'already_dosed' || d.kind === 'take_home_day' ? [d.clinicId] : []);
+  const timeZone = data.timeZone;
   // A reason's time is shown in the clinic's zone.
-  const decision = decisionView(d, codes);
+  const decision = decisionView(data.decision, data.blockingClinicCode);
   decision.reasons = decision.reasons.map((r) => (typeof r.values.at === 'string' ? { ...r, values: { ...r.values, at: formatTimeOf(r.values.at, timeZone) } } : r));
   return {
     clinicId: data.clinicId,
@@ -89,7 +74,7 @@ async function cardView(c: Ctx, data: CardData, timeZone: string, requestId: str
     // The incident's local day at this clinic (not the UTC date: 06:30 in Hải Phòng is the day before in UTC).
     diversionDay: data.diversion ? serviceDay(data.diversion.at, timeZone) : null,
     order: data.order && { dailyMg: data.order.dailyMg, splitMg: data.order.splitMg, phase: data.order.phase as 'induction', endDate: data.order.endDate },
-    lastDoses: data.lastDoses.map((r) => ({ ...r, outcome: r.outcome })),
+    lastDoses: data.lastDoses,
     decision,
     requestId,
     canRefer: can(role, 'counter.dose'),
@@ -104,16 +89,21 @@ function formatTimeOf(iso: string, timeZone: string): string {
 }
 
 /** The working area with a patient's card at a step (re-decided now), or empty with a notice. */
-async function work(c: Ctx, clinicId: string, opts: { patientId?: string; step?: Step; notice?: Notice | null; requestId?: string; q?: string; matches?: WorkView['matches'] } = {}): Promise<WorkView> {
-  const { db, clock } = c.var.deps;
+async function work(
+  c: Ctx,
+  clinicId: string,
+  opts: { patientId?: string; data?: CardData; step?: Step; notice?: Notice | null; requestId?: string; q?: string; matches?: WorkView['matches'] } = {},
+): Promise<WorkView> {
   let card: WorkView['card'] = null;
   if (opts.patientId) {
-    const now = clock.now();
-    const data = await counterCard(db, now, opts.patientId, clinicId, scopeOf(c));
-    card = { ...(await cardView(c, data, data.timeZone, opts.requestId)), step: opts.step ?? { kind: 'check' } };
+    // The card as just read by the caller, or read now.
+    const data = opts.data ?? (await readCard(c, opts.patientId, clinicId));
+    card = { ...cardView(c, data, opts.requestId), step: opts.step ?? { kind: 'check' } };
   }
   return { clinicId, q: opts.q ?? '', notice: opts.notice ?? null, card, matches: opts.matches ?? [] };
 }
+
+const readCard = (c: Ctx, patientId: string, clinicId: string) => counterCard(c.var.deps.db, c.var.deps.clock.now(), patientId, clinicId, scopeOf(c));
 
 function workResponse(c: Ctx, w: WorkView, status: 200 | 409 | 422 = 200): Response {
   return c.html(String(CounterWork({ ctx: viewContext(c), w })), status);
@@ -180,29 +170,24 @@ export const counterRoutes = new Hono<AppEnv>()
       return workResponse(c, { ...w, card: { ...w.card!, step: { kind: 'check' } }, notice: error(t.ctr_err_stale) }, 409);
     }
     // Signs of intoxication: R10 withholds the dose, recorded with the finding.
-    const body = await formBody(c);
-    const breath = Breath.safeParse(str(body, 'breathAlcohol'));
+    const breath = Breath.safeParse(f.breathAlcohol);
     if (!breath.success) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, requestId: f.requestId, step: { kind: 'check', errors: { breathAlcohol: 'err_breath' } } }), 422);
     return dose(c, { ...f, outcome: 'given', intoxication: f.finding, breathAlcohol: breath.data });
   })
   .post('/counter/dose', async (c) => {
     const f = await parse(c, DoseForm);
     inScope(c, f.clinic);
-    const body = await formBody(c);
-    const breath = Breath.safeParse(str(body, 'breathAlcohol'));
-    return dose(c, { ...f, breathAlcohol: breath.success ? breath.data : null });
+    return dose(c, f);
   })
   .post('/counter/swallow', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid, dose: Uuid, outcome: z.enum(['swallowed', 'diversion']), note: z.string().max(500).catch('') }));
     inScope(c, f.clinic);
     const t = viewContext(c).t;
-    const { db } = c.var.deps;
-    await recordSwallowCheck(services(c), actorOf(c), { doseId: f.dose, clinicId: f.clinic, outcome: f.outcome, note: f.note.trim() }, scopeOf(c));
-    const patientId = await patientOfDose(db, f.dose);
-    const data = await counterCard(db, c.var.deps.clock.now(), patientId, f.clinic, scopeOf(c));
+    const { patientId } = await recordSwallowCheck(services(c), actorOf(c), { doseId: f.dose, clinicId: f.clinic, outcome: f.outcome, note: f.note.trim() }, scopeOf(c));
+    const data = await readCard(c, patientId, f.clinic);
     const name = data.patient.fullName;
     const notice = f.outcome === 'swallowed' ? ok(t.ctr_result_swallowed({ name })) : warn(t.ctr_result_diversion({ name }));
-    if (data.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } }));
+    if (data.takeHomeDays > 0) return workResponse(c, await work(c, f.clinic, { patientId, data, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } }));
     return workResponse(c, await work(c, f.clinic, { notice }));
   })
   .post('/counter/take-home', async (c) => {
@@ -211,19 +196,19 @@ export const counterRoutes = new Hono<AppEnv>()
     const t = viewContext(c).t;
     try {
       const rows = await recordTakeHome(services(c), actorOf(c), { patientId: f.patient, clinicId: f.clinic, days: f.days, requestId: f.requestId }, scopeOf(c));
-      const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
+      const data = await readCard(c, f.patient, f.clinic);
       return workResponse(c, await work(c, f.clinic, { notice: ok(t.ctr_result_take_home({ name: data.patient.fullName, days: rows.length })) }));
     } catch (e) {
       const key = e instanceof Conflict ? e.messageKey : e instanceof Invalid ? Object.values(e.fields)[0] : null;
       if (!key) throw e;
-      const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
-      return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t[key]), step: { kind: 'take_home', maxDays: Math.max(1, data.takeHomeDays) } }), e instanceof Conflict ? 409 : 422);
+      const data = await readCard(c, f.patient, f.clinic);
+      return workResponse(c, await work(c, f.clinic, { patientId: f.patient, data, notice: error(t[key]), step: { kind: 'take_home', maxDays: Math.max(1, data.takeHomeDays) } }), e instanceof Conflict ? 409 : 422);
     }
   })
   .post('/counter/refer', async (c) => {
     const f = await parse(c, z.object({ clinic: Uuid, patient: Uuid }));
     inScope(c, f.clinic);
-    const data = await counterCard(c.var.deps.db, c.var.deps.clock.now(), f.patient, f.clinic, scopeOf(c));
+    const data = await readCard(c, f.patient, f.clinic);
     if (!data.visible) throw new NotFound('patient');
     await referToDoctor(services(c), actorOf(c), f.clinic, f.patient, scopeOf(c));
     return workResponse(c, await work(c, f.clinic, { notice: ok(viewContext(c).t.ctr_result_referred({ name: data.patient.fullName })) }));
@@ -261,13 +246,7 @@ export const counterRoutes = new Hono<AppEnv>()
     return c.req.header('hx-request') ? c.html(String(page), status) : render(c, page, status);
   });
 
-async function patientOfDose(db: Db, doseId: string): Promise<string> {
-  const [row] = await db.select({ patientId: doses.patientId }).from(doses).where(eq(doses.id, doseId));
-  if (!row) throw new NotFound('dose');
-  return row.patientId;
-}
-
-type DoseRequest = z.infer<typeof CardForm> & { outcome: 'given' | 'refused' | 'vomited' | 'spilled'; intoxication: 'none' | 'suspected' | 'intoxicated'; breathAlcohol: number | null };
+type DoseRequest = Omit<z.infer<typeof DoseForm>, 'intoxication'> & { intoxication: 'none' | 'suspected' | 'intoxicated' };
 
 /** Records the counter's act under the decision of this moment, and answers with the next step. */
 async function dose(c: Ctx, f: DoseRequest): Promise<Response> {

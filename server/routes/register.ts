@@ -6,7 +6,7 @@ import { messages } from '../../views/i18n/index.ts';
 import { can } from '../auth/permissions.ts';
 import { toCsv } from '../csv.ts';
 import { Conflict, NotFound } from '../errors.ts';
-import { counterClinics } from '../services/counter.ts';
+import { chooseClinic } from '../services/counter.ts';
 import { voidDose } from '../services/dose-reviews.ts';
 import { dayRegister } from '../services/register.ts';
 import { actorOf, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
@@ -15,15 +15,12 @@ const Day = z.iso.date();
 
 async function registerOf(c: Ctx): Promise<RegisterView> {
   const { db, clock } = c.var.deps;
-  const list = await counterClinics(db, scopeOf(c));
-  const asked = c.req.query('clinic');
-  const clinic = asked ? list.find((cl) => cl.id === asked) : list[0];
-  if (!clinic) throw new NotFound('clinic');
+  const clinic = await chooseClinic(db, scopeOf(c), c.req.query('clinic'));
   const dayParam = Day.safeParse(c.req.query('day'));
   const reg = await dayRegister(db, clock.now(), clinic.id, dayParam.success ? dayParam.data : null, scopeOf(c));
   return {
     clinic: reg.clinic,
-    others: list.filter((cl) => cl.id !== clinic.id),
+    others: clinic.others,
     day: reg.day,
     rows: reg.rows,
     totals: reg.totals,

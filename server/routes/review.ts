@@ -4,7 +4,7 @@ import { Hono } from 'hono';
 import { z } from 'zod';
 import { ReviewPage, type ReviewPageData } from '../../views/pages/review.tsx';
 import { NotFound } from '../errors.ts';
-import { clinicDay, counterClinics } from '../services/counter.ts';
+import { chooseClinic, clinicDay } from '../services/counter.ts';
 import { recordReview, reviewList } from '../services/dose-reviews.ts';
 import { actorOf, fieldErrors, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
 
@@ -27,15 +27,13 @@ const ReviewForm = z
 
 async function pageData(c: Ctx, clinicId: string | undefined): Promise<ReviewPageData> {
   const { db, clock } = c.var.deps;
-  const list = await counterClinics(db, scopeOf(c));
-  const clinic = clinicId ? list.find((cl) => cl.id === clinicId) : list[0];
-  if (!clinic) throw new NotFound('clinic');
+  const clinic = await chooseClinic(db, scopeOf(c), clinicId);
   const now = clock.now();
   const { timeZone } = await clinicDay(db, clinic.id, now);
   const rows = await reviewList(db, now, clinic.id);
   return {
     clinic: { id: clinic.id, name: clinic.name, timeZone },
-    others: list.filter((cl) => cl.id !== clinic.id),
+    others: clinic.others,
     rows: rows.map((r) => ({
       patientId: r.patientId,
       code: r.code,

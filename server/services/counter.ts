@@ -56,6 +56,8 @@ export interface CardData {
   diversion: { at: Date } | null;
   order: { dailyMg: number; splitMg: [number, number] | null; phase: string; endDate: string; takeHomeDays: number } | null;
   lastDoses: { serviceDay: string; outcome: DoseOutcome; givenMg: number; at: Date; clinicCode: string; byName: string }[];
+  /** The code of the clinic of the record that blocks a dose today (already dosed, take-home day), if any. */
+  blockingClinicCode: string | null;
   decision: Decision;
   swallowCheck: boolean;
   /** R14: how many take-home days may be handed out after today's dose (0: none). */
@@ -104,6 +106,7 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
     diversion: diversion ?? null,
     order: order && { dailyMg: order.dailyMg, splitMg: order.splitMg ? [order.splitMg[0], order.splitMg[1]] : null, phase: order.phase, endDate: order.endDate, takeHomeDays: order.takeHomeDays },
     lastDoses: last,
+    blockingClinicCode: decision.kind === 'already_dosed' || decision.kind === 'take_home_day' ? (records.find((r) => r.clinicId === decision.clinicId)?.clinicCode ?? null) : null,
     decision,
     swallowCheck: rules.params.swallow_check_enabled === 1,
     takeHomeDays: takeHomeAllowance(facts, rules.params, clinicId),
@@ -198,6 +201,17 @@ export async function expectedNotSeen(db: Db, clinicId: string, today: string, l
     .where(and(isNull(episodes.endDate), lte(episodes.startDate, today), or(eq(episodes.clinicId, clinicId), guestHere), orderToday, sql`not ${seen}`))
     .orderBy(asc(patients.code))
     .limit(limit);
+}
+
+/**
+ * The clinic a page works for: the one asked for if it is one of the user's
+ * (active) clinics, else their first; with the others, for the switcher.
+ */
+export async function chooseClinic(db: Db, scope: string[] | null, asked: string | undefined) {
+  const list = await counterClinics(db, scope);
+  const chosen = asked ? list.find((cl) => cl.id === asked) : list[0];
+  if (!chosen) throw new NotFound('clinic');
+  return { ...chosen, others: list.filter((cl) => cl.id !== chosen.id) };
 }
 
 /** The clinics a counter may work for: the user's own (active) clinics. */

@@ -49,6 +49,7 @@ export interface CounterRecord {
   outcome: DoseOutcome;
   givenMg: number;
   at: Date;
+  clinicId: string;
   clinicCode: string;
   byName: string;
 }
@@ -159,7 +160,7 @@ export async function counterFacts(
     approvals: reviews.flatMap((r) => (r.kind === 'reduced' && r.maxMg !== null ? [{ day: today, maxMg: r.maxMg }] : [])),
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
-  const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicCode: h.clinicCode, byName: h.byName }));
+  const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicId: h.clinicId, clinicCode: h.clinicCode, byName: h.byName }));
   return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName };
 }
 

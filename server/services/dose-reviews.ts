@@ -158,13 +158,13 @@ export async function voidDose({ db, clock }: ServiceDeps, actor: Actor, doseId:
   }
 }
 
-/** R13: the swallow check after a dose, once per dose; a diversion flags the patient. */
+/** R13: the swallow check after a dose, once per dose; a diversion flags the patient. Returns whose dose it was. */
 export async function recordSwallowCheck(
   { db, clock }: ServiceDeps,
   actor: Actor,
   input: { doseId: string; clinicId: string; outcome: (typeof SWALLOW_OUTCOMES)[number]; note: string },
   scope: string[] | null,
-): Promise<void> {
+): Promise<{ patientId: string }> {
   if (scope && !scope.includes(input.clinicId)) throw new NotFound('clinic');
   const now = clock.now();
   const [dose] = await db.select({ id: doses.id, patientId: doses.patientId, clinicId: doses.clinicId, outcome: doses.outcome }).from(doses).where(eq(doses.id, input.doseId));
@@ -188,6 +188,7 @@ export async function recordSwallowCheck(
     // A retried confirmation of the same dose: the first stands.
     if (!isUniqueViolation(e, 'swallow_checks_dose_uq')) throw e;
   }
+  return { patientId: dose.patientId };
 }
 
 /** Whether a dose is still without its swallow check (the card keeps asking). */
