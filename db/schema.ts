@@ -86,10 +86,13 @@ export const clinics = pgTable(
     active: boolean('active').notNull().default(true),
     /** The rule set this clinic follows; null: the programme's default set. */
     ruleSetId: uuid('rule_set_id').references((): AnyPgColumn => ruleSets.id),
+    /** Local time (HH:MM) after which the day close counts who did not come (issue 5). */
+    closingTime: text('closing_time').notNull().default('17:00'),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('clinics_code_uq').on(t.code),
+    check('clinics_closing_time_ck', sql`closing_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'`),
     check('clinics_kind_ck', inList('kind', CLINIC_KINDS)),
     // A satellite dispensing point always hangs off a facility; a facility never does.
     check('clinics_parent_ck', sql`(kind = 'satellite') = (parent_id is not null)`),
@@ -110,6 +113,12 @@ export const users = pgTable(
     /** Set when an admin resets the password: the user chooses a new one at next login. */
     mustChangePassword: boolean('must_change_password').notNull().default(false),
     passwordChangedAt: timestamp('password_changed_at', { withTimezone: true }).notNull().defaultNow(),
+    /** Where alerts reach this person besides the app (issue 5); empty: not by e-mail. */
+    email: text('email').notNull().default(''),
+    notifyEmail: boolean('notify_email').notNull().default(false),
+    /** The address the webhook's receiver (an SMS gateway, a messaging service) delivers to, e.g. a phone number. */
+    notifyWebhook: boolean('notify_webhook').notNull().default(false),
+    webhookTo: text('webhook_to').notNull().default(''),
     createdAt: createdAt(),
   },
   (t) => [
@@ -637,4 +646,188 @@ export const swallowChecks = pgTable(
     at: timestamp('at', { withTimezone: true }).notNull(),
   },
   (t) => [uniqueIndex('swallow_checks_dose_uq').on(t.doseId), index('swallow_checks_patient_idx').on(t.patientId, t.outcome), check('swallow_checks_outcome_ck', inList('outcome', SWALLOW_OUTCOMES))],
+);
+
+// ---------------------------------------------------------------------------
+// Missed doses and follow-up (issue 5).
+
+/**
+ * One row per clinic and service day once the day close has counted it: the
+ * close of a day happens once (the primary key), whichever instance or
+ * manager runs it, and a catch-up resumes after the last closed day.
+ */
+export const dayCloses = pgTable(
+  'day_closes',
+  {
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    serviceDay: date('service_day', { mode: 'string' }).notNull(),
+    /** Null: the scheduler; else the manager who ran it. */
+    runBy: uuid('run_by').references(() => users.id),
+    patients: integer('patients').notNull(),
+    alertsRaised: integer('alerts_raised').notNull(),
+    alertsClosed: integer('alerts_closed').notNull(),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.clinicId, t.serviceDay] })],
+);
+
+/** R17/R18 levels, in order of urgency; each has its threshold of consecutive missed days. */
+export const ALERT_LEVELS = ['missed', 'counsellor', 'doctor', 'dropout'] as const;
+export type AlertLevel = (typeof ALERT_LEVELS)[number];
+export const ALERT_CLOSINGS = ['returned', 'episode_ended', 'dropout_confirmed', 'dropout_rejected'] as const;
+export type AlertClosing = (typeof ALERT_CLOSINGS)[number];
+
+/**
+ * An alert: a patient's run of missed days reached a level's threshold. At
+ * most one open alert per episode and level; it closes when the patient
+ * comes back (a covered day), the episode ends, or a manager rules on a
+ * proposed dropout. Closing sets closed_* once; nothing else ever changes.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    episodeId: uuid('episode_id')
+      .notNull()
+      .references(() => episodes.id),
+    /** The episode's clinic when raised (the clinic whose counsellors follow up). */
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    level: text('level').$type<AlertLevel>().notNull(),
+    /** The last covered day before the run (or the day before the episode started). */
+    anchorDay: date('anchor_day', { mode: 'string' }).notNull(),
+    /** The service day whose close reached the threshold, and the count then. */
+    raisedDay: date('raised_day', { mode: 'string' }).notNull(),
+    missedDays: integer('missed_days').notNull(),
+    raisedAt: timestamp('raised_at', { withTimezone: true }).notNull(),
+    closedAt: timestamp('closed_at', { withTimezone: true }),
+    closedAs: text('closed_as').$type<AlertClosing>(),
+    closedBy: uuid('closed_by').references(() => users.id),
+  },
+  (t) => [
+    uniqueIndex('alerts_open_uq').on(t.episodeId, t.level).where(sql`closed_at is null`),
+    index('alerts_patient_idx').on(t.patientId, t.raisedAt),
+    index('alerts_clinic_open_idx').on(t.clinicId).where(sql`closed_at is null`),
+    check('alerts_level_ck', inList('level', ALERT_LEVELS)),
+    check('alerts_closed_ck', sql`(closed_at is null) = (closed_as is null)`),
+    check('alerts_closed_as_ck', sql`closed_as is null or ${inList('closed_as', ALERT_CLOSINGS)}`),
+  ],
+);
+
+export const CONTACT_METHODS = ['phone', 'text', 'home_visit', 'family', 'peer'] as const;
+export type ContactMethod = (typeof CONTACT_METHODS)[number];
+export const CONTACT_OUTCOMES = ['reached', 'unreachable', 'hospital', 'custody', 'moved', 'deceased', 'refuses'] as const;
+export type ContactOutcome = (typeof CONTACT_OUTCOMES)[number];
+/** Outcomes that pause escalation until a date (R11's count runs on). */
+export const HOLDING_OUTCOMES: readonly ContactOutcome[] = ['hospital', 'custody'];
+
+/** A counsellor's attempt to reach a patient, and what came of it. Append-only. */
+export const contacts = pgTable(
+  'contacts',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    episodeId: uuid('episode_id').references(() => episodes.id),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    method: text('method').$type<ContactMethod>().notNull(),
+    outcome: text('outcome').$type<ContactOutcome>().notNull(),
+    /** "Reached: will return on…". */
+    returnDate: date('return_date', { mode: 'string' }),
+    /** Hospital or custody: alerts do not escalate until this day (inclusive). */
+    holdUntil: date('hold_until', { mode: 'string' }),
+    nextActionDate: date('next_action_date', { mode: 'string' }),
+    note: text('note').notNull().default(''),
+    by: uuid('by')
+      .notNull()
+      .references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('contacts_patient_idx').on(t.patientId, t.at),
+    check('contacts_method_ck', inList('method', CONTACT_METHODS)),
+    check('contacts_outcome_ck', inList('outcome', CONTACT_OUTCOMES)),
+    check('contacts_hold_ck', sql`(hold_until is not null) = (outcome in ('hospital', 'custody'))`),
+    check('contacts_return_ck', sql`return_date is null or outcome = 'reached'`),
+  ],
+);
+
+/** The in-app channel: a badge and a list per person. read_at is the only change. */
+export const inbox = pgTable(
+  'inbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    alertId: uuid('alert_id')
+      .notNull()
+      .references(() => alerts.id),
+    createdAt: createdAt(),
+    readAt: timestamp('read_at', { withTimezone: true }),
+  },
+  (t) => [uniqueIndex('inbox_user_alert_uq').on(t.userId, t.alertId), index('inbox_unread_idx').on(t.userId).where(sql`read_at is null`)],
+);
+
+export const OUTBOX_CHANNELS = ['email', 'webhook'] as const;
+export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
+export const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
+
+/**
+ * Messages that leave the building, written in the transaction that raised
+ * the alert and delivered by the worker at least once. The message is drawn
+ * from the alert at delivery time; this row holds no patient data.
+ */
+export const outbox = pgTable(
+  'outbox',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    alertId: uuid('alert_id')
+      .notNull()
+      .references(() => alerts.id),
+    userId: uuid('user_id')
+      .notNull()
+      .references(() => users.id),
+    channel: text('channel').$type<OutboxChannel>().notNull(),
+    status: text('status').$type<(typeof OUTBOX_STATUSES)[number]>().notNull().default('pending'),
+    attempts: integer('attempts').notNull().default(0),
+    nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
+    /** A worker's claim: another worker leaves the row alone until then. */
+    claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    deliveredAt: timestamp('delivered_at', { withTimezone: true }),
+    lastError: text('last_error').notNull().default(''),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    uniqueIndex('outbox_alert_user_channel_uq').on(t.alertId, t.userId, t.channel),
+    index('outbox_due_idx').on(t.nextAttemptAt).where(sql`status = 'pending'`),
+    index('outbox_created_idx').on(t.createdAt),
+    check('outbox_channel_ck', inList('channel', OUTBOX_CHANNELS)),
+    check('outbox_status_ck', inList('status', OUTBOX_STATUSES)),
+  ],
+);
+
+/** Every delivery attempt and its answer: the admin's delivery log. Append-only. */
+export const outboxAttempts = pgTable(
+  'outbox_attempts',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    outboxId: uuid('outbox_id')
+      .notNull()
+      .references(() => outbox.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+    ok: boolean('ok').notNull(),
+    /** The receiver's answer: "HTTP 500", "250 OK", "ECONNREFUSED". Never message content. */
+    detail: text('detail').notNull(),
+  },
+  (t) => [index('outbox_attempts_outbox_idx').on(t.outboxId, t.at)],
 );

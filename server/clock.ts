@@ -36,3 +36,15 @@ export function serviceDay(at: Date, timeZone: string): string {
   }
   return f.format(at);
 }
+
+const timeFormatters = new Map<string, Intl.DateTimeFormat>();
+
+/** The local wall-clock time of an instant at a clinic, as HH:MM (24-hour). */
+export function localTime(at: Date, timeZone: string): string {
+  let f = timeFormatters.get(timeZone);
+  if (!f) {
+    f = new Intl.DateTimeFormat('en-GB', { timeZone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    timeFormatters.set(timeZone, f);
+  }
+  return f.format(at);
+}

@@ -1,0 +1,209 @@
+// The day close (issue 5): after a clinic's closing time, every patient in an
+// open episode there is counted — consecutive missed days as R11 defines them,
+// covered days being the dose slots (a dose here or as a guest elsewhere, a
+// take-home day, a supply) — and the alerts of R17/R18 are raised, with their
+// in-app messages and outbox rows, in one transaction per clinic and day.
+//
+// Once only: the day_closes row is written in the same transaction, after a
+// PostgreSQL advisory lock that serialises closers across server instances
+// (PGlite has a single process). Running it again finds the row and does
+// nothing; a server that was off catches up day by day from the last close.
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import type { AlertLevel } from '../../db/schema.ts';
+import { rows } from '../../db/sql.ts';
+import { addDays, daysBetween } from '../dosing/days.ts';
+import { anchorDay, levelsToRaise, missedAtClose } from '../dosing/follow-up.ts';
+import { localTime, serviceDay } from '../clock.ts';
+import type { ServiceDeps } from './context.ts';
+import { rulesForClinic } from './rule-sets.ts';
+
+/** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001). */
+const DAY_CLOSE_LOCK = 7340002;
+/** A server off for longer than this closes only the most recent days: the counts are the same, only the day each alert was raised differs. */
+export const MAX_CATCH_UP_DAYS = 31;
+
+/** The outbox channels configured on this server: an alert is queued only for those. */
+export interface ChannelsOn {
+  email: boolean;
+  webhook: boolean;
+}
+
+export interface CloseResult {
+  clinicId: string;
+  serviceDay: string;
+  patients: number;
+  raised: Record<AlertLevel, number>;
+  closed: number;
+}
+
+interface Counted {
+  episode_id: string;
+  patient_id: string;
+  start_date: string;
+  last_covered: string | null;
+  hold_until: string | null;
+}
+
+/**
+ * Closes one service day at one clinic. Returns null when that day was
+ * already closed (by another instance, a manager, or an earlier run).
+ */
+export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day: string, runBy: string | null, channels: ChannelsOn): Promise<CloseResult | null> {
+  const rules = await rulesForClinic(db, clinicId, day);
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`select pg_advisory_xact_lock(${DAY_CLOSE_LOCK}::bigint)`);
+    const done = await rows(tx, sql`select 1 from day_closes where clinic_id = ${clinicId}::uuid and service_day = ${day}::date`);
+    if (done.length > 0) return null;
+    const now = clock.now().toISOString();
+
+    // Every open episode of the clinic that had begun by that day, with its
+    // last covered day up to it and the hold of the latest contact.
+    const counted = await rows<Counted>(
+      tx,
+      sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
+                 (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date)::text as last_covered,
+                 (select c.hold_until from contacts c where c.patient_id = e.patient_id order by c.at desc limit 1)::text as hold_until
+          from episodes e
+          where e.clinic_id = ${clinicId}::uuid and e.end_date is null and e.start_date <= ${day}::date`,
+    );
+
+    const raise = { episode: [] as string[], patient: [] as string[], level: [] as string[], anchor: [] as string[], missed: [] as number[] };
+    for (const c of counted) {
+      const missed = missedAtClose(c.last_covered, c.start_date, day);
+      for (const level of levelsToRaise(missed, c.hold_until, day, rules.params)) {
+        raise.episode.push(c.episode_id);
+        raise.patient.push(c.patient_id);
+        raise.level.push(level);
+        raise.anchor.push(anchorDay(c.last_covered, c.start_date));
+        raise.missed.push(missed);
+      }
+    }
+
+    // A patient covered after an alert's run began came back (the dose slot's
+    // trigger closes these at once; this catches a day closed late).
+    const closed = await rows(
+      tx,
+      sql`update alerts a set closed_at = ${now}::timestamptz, closed_as = 'returned'
+          where a.clinic_id = ${clinicId}::uuid and a.closed_at is null
+            and exists (select 1 from dose_slots s where s.patient_id = a.patient_id and s.service_day > a.anchor_day and s.service_day <= ${day}::date)
+          returning a.id`,
+    );
+
+    // New alerts (an open one of the same episode and level stays as it is),
+    // then who hears of each: the patient's counsellor (or, with none, the
+    // clinic's counsellors), the doctors at level 'doctor', the managers at
+    // 'dropout'; staff of the clinic or of the facility a satellite hangs off.
+    const raised = await rows<{ level: AlertLevel; n: number }>(
+      tx,
+      sql`with raised as (
+            insert into alerts (patient_id, episode_id, clinic_id, level, anchor_day, raised_day, missed_days, raised_at)
+            select t.patient_id, t.episode_id, ${clinicId}::uuid, t.level, t.anchor, ${day}::date, t.missed, ${now}::timestamptz
+            from unnest(${pgArray(raise.patient)}::uuid[], ${pgArray(raise.episode)}::uuid[], ${pgArray(raise.level)}::text[],
+                        ${pgArray(raise.anchor)}::date[], ${pgArray(raise.missed.map(String))}::int[]) as t(patient_id, episode_id, level, anchor, missed)
+            on conflict (episode_id, level) where closed_at is null do nothing
+            returning id, patient_id, level
+          ), place as (
+            select id from clinics where id = ${clinicId}::uuid
+            union select parent_id from clinics where id = ${clinicId}::uuid and parent_id is not null
+          ), staff as (
+            select u.id, u.role, u.notify_email, u.email, u.notify_webhook, u.webhook_to
+            from users u where u.active and u.role in ('counsellor', 'doctor', 'manager')
+              and exists (select 1 from user_clinics uc where uc.user_id = u.id and uc.clinic_id in (select id from place))
+          ), told as (
+            select r.id as alert_id, s.*
+            from raised r join patients p on p.id = r.patient_id
+            join staff s on
+              (s.role = 'counsellor' and r.level <> 'missed' and (s.id = p.counsellor_id
+                 or not exists (select 1 from staff x where x.id = p.counsellor_id and x.role = 'counsellor')))
+              or (s.role = 'doctor' and r.level = 'doctor')
+              or (s.role = 'manager' and r.level = 'dropout')
+          ), in_app as (
+            insert into inbox (user_id, alert_id) select id, alert_id from told on conflict do nothing
+          ), queued as (
+            insert into outbox (alert_id, user_id, channel, next_attempt_at)
+            select alert_id, id, 'email', ${now}::timestamptz from told where ${channels.email}::boolean and notify_email and email <> ''
+            union all
+            select alert_id, id, 'webhook', ${now}::timestamptz from told where ${channels.webhook}::boolean and notify_webhook and webhook_to <> ''
+            on conflict do nothing
+          )
+          select level, count(*)::int as n from raised group by level`,
+    );
+
+    const byLevel: Record<AlertLevel, number> = { missed: 0, counsellor: 0, doctor: 0, dropout: 0 };
+    for (const r of raised) byLevel[r.level] = Number(r.n);
+    const total = raised.reduce((n, r) => n + Number(r.n), 0);
+    await tx.execute(
+      sql`insert into day_closes (clinic_id, service_day, run_by, patients, alerts_raised, alerts_closed, at)
+          values (${clinicId}::uuid, ${day}::date, ${runBy}::uuid, ${counted.length}::int, ${total}::int, ${closed.length}::int, ${now}::timestamptz)`,
+    );
+    return { clinicId, serviceDay: day, patients: counted.length, raised: byLevel, closed: closed.length };
+  });
+}
+
+/** A text[] literal for postgres (both drivers take it as one parameter). */
+function pgArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
+interface ClinicClock {
+  id: string;
+  time_zone: string;
+  closing_time: string;
+  last_closed: string | null;
+}
+
+/**
+ * The days a clinic has still to close at `now`: from the day after its last
+ * close through today once the closing time has passed (yesterday before
+ * it). `throughToday` closes today even before the closing time (a manager
+ * closing early). A clinic never closed starts at the last day due.
+ */
+export function daysDue(c: { timeZone: string; closingTime: string; lastClosed: string | null }, now: Date, throughToday = false): string[] {
+  const today = serviceDay(now, c.timeZone);
+  const last = throughToday || localTime(now, c.timeZone) >= c.closingTime ? today : addDays(today, -1);
+  let first = c.lastClosed === null ? last : addDays(c.lastClosed, 1);
+  if (daysBetween(first, last) >= MAX_CATCH_UP_DAYS) first = addDays(last, -(MAX_CATCH_UP_DAYS - 1));
+  const days: string[] = [];
+  for (let d = first; d <= last; d = addDays(d, 1)) days.push(d);
+  return days;
+}
+
+/**
+ * Closes every day due at the given clinics (all active clinics when none
+ * are named), oldest first. The scheduler calls it every minute; a manager's
+ * "close now" calls it with `throughToday`.
+ */
+export async function closeDueDays(
+  deps: ServiceDeps,
+  channels: ChannelsOn,
+  opts: { clinicIds?: string[]; runBy?: string | null; throughToday?: boolean } = {},
+): Promise<CloseResult[]> {
+  const clinicsDue = await rows<ClinicClock>(
+    deps.db,
+    sql`select c.id, c.time_zone, c.closing_time, (select max(d.service_day) from day_closes d where d.clinic_id = c.id)::text as last_closed
+        from clinics c
+        where c.active ${opts.clinicIds ? sql`and c.id = any(${pgArray(opts.clinicIds)}::uuid[])` : sql``}
+        order by c.code`,
+  );
+  const now = deps.clock.now();
+  const results: CloseResult[] = [];
+  for (const c of clinicsDue) {
+    for (const day of daysDue({ timeZone: c.time_zone, closingTime: c.closing_time, lastClosed: c.last_closed }, now, opts.throughToday)) {
+      const r = await closeDay(deps, c.id, day, opts.runBy ?? null, channels);
+      if (r) results.push(r);
+    }
+  }
+  return results;
+}
+
+/** The last closes of some clinics, for the manager's page. */
+export async function recentCloses(db: Db, clinicIds: string[], limit = 30) {
+  return rows<{ clinic_id: string; clinic_code: string; service_day: string; run_by_name: string | null; patients: number; alerts_raised: number; alerts_closed: number; at: string }>(
+    db,
+    sql`select d.clinic_id, c.code as clinic_code, d.service_day::text as service_day, u.full_name as run_by_name, d.patients, d.alerts_raised, d.alerts_closed, d.at
+        from day_closes d join clinics c on c.id = d.clinic_id left join users u on u.id = d.run_by
+        where d.clinic_id = any(${pgArray(clinicIds)}::uuid[])
+        order by d.service_day desc, c.code limit ${limit}::int`,
+  );
+}
