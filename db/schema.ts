@@ -780,7 +780,7 @@ export const inbox = pgTable(
 
 export const OUTBOX_CHANNELS = ['email', 'webhook'] as const;
 export type OutboxChannel = (typeof OUTBOX_CHANNELS)[number];
-export const OUTBOX_STATUSES = ['pending', 'delivered', 'failed'] as const;
+export const OUTBOX_STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 
 /**
  * Messages that leave the building, written in the transaction that raised

@@ -40,6 +40,26 @@ const EnvSchema = z.object({
     .default('Asia/Ho_Chi_Minh')
     .refine(isTimeZone, 'not a known IANA time zone'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
+  /** How often the scheduler looks for clinics past their closing time (0: never; a manager can still close a day). */
+  DAY_CLOSE_CHECK_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** E-mail of alerts: smtp://user:password@host:587 or smtps://…:465; unset: no e-mail. */
+  SMTP_URL: z
+    .string()
+    .regex(/^smtps?:\/\//, 'must start with smtp:// or smtps://')
+    .optional(),
+  MAIL_FROM: z.string().min(3).default('Methadone Point <methadone-point@localhost>'),
+  /** Alerts as signed JSON to an SMS gateway or messaging service; unset: no webhook. */
+  WEBHOOK_URL: z.string().url().regex(/^https?:\/\//, 'must start with http:// or https://').optional(),
+  /** The HMAC-SHA256 key of the webhook's signature header; required with WEBHOOK_URL. */
+  WEBHOOK_SECRET: z.string().min(16, 'at least 16 characters').optional(),
+  /** The delivery worker: how often it looks for due messages, and its back-off. */
+  OUTBOX_CHECK_SECONDS: z.coerce.number().int().min(0).max(3600).default(10),
+  OUTBOX_RETRY_BASE_SECONDS: z.coerce.number().min(0.01).max(3600).default(30),
+  OUTBOX_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
+  /** After this many failed attempts a message is marked failed (the admin can send it again). */
+  OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(48),
+}).superRefine((c, ctx) => {
+  if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when WEBHOOK_URL is set' });
 });
 
 export type Config = z.infer<typeof EnvSchema>;
@@ -68,7 +88,7 @@ export function loadConfig(env: Record<string, string | undefined> = process.env
   const problems = parsed.error.issues.map((i) => {
     const name = i.path.join('.');
     const value = cleaned[name];
-    const shown = name.includes('PASSWORD') || name === 'DATABASE_URL' ? '' : ` (got ${JSON.stringify(value)})`;
+    const shown = name.includes('PASSWORD') || name.includes('SECRET') || name === 'DATABASE_URL' || name === 'SMTP_URL' ? '' : ` (got ${JSON.stringify(value)})`;
     return `${name}: ${i.message}${shown}`;
   });
   throw new ConfigError(problems);

@@ -8,6 +8,7 @@ import { seedDemo } from '../db/seed.ts';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, type Config } from './config.ts';
+import { startJobs } from './jobs/scheduler.ts';
 import { createLogger } from './log.ts';
 import { ensureDefaultRuleSet } from './services/rule-sets.ts';
 
@@ -56,12 +57,14 @@ async function main(): Promise<void> {
     process.stdout.write(`Methadone Point is running at http://${host}:${info.port} (${where})\n`);
   });
   server.on('error', (e) => fail(`The HTTP listener failed: ${(e as Error).message}`));
+  const jobs = startJobs({ db: database.db, clock: systemClock }, config, logger);
 
   let closing = false;
   const shutdown = async (signal: string) => {
     if (closing) return;
     closing = true;
     logger.info('shutting_down', { signal });
+    jobs.stop();
     server.close();
     await database.close();
     process.exit(0);

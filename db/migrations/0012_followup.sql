@@ -67,7 +67,7 @@ CREATE TABLE "outbox" (
 	"last_error" text DEFAULT '' NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
 	CONSTRAINT "outbox_channel_ck" CHECK (channel in ('email', 'webhook')),
-	CONSTRAINT "outbox_status_ck" CHECK (status in ('pending', 'delivered', 'failed'))
+	CONSTRAINT "outbox_status_ck" CHECK (status in ('pending', 'delivered', 'failed', 'cancelled'))
 );
 --> statement-breakpoint
 CREATE TABLE "outbox_attempts" (

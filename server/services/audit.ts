@@ -39,6 +39,12 @@ export const AUDIT_ACTIONS = [
   'dose_review',
   'dose_swallow_check',
   'check_in',
+  'day_close',
+  'contact_log',
+  'dropout_confirm',
+  'dropout_reject',
+  'notify_settings',
+  'outbox_retry',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -89,6 +89,7 @@ export async function listClinics(db: Db, scope: string[] | null): Promise<Clini
       communeCode: clinics.communeCode,
       address: clinics.address,
       timeZone: clinics.timeZone,
+      closingTime: clinics.closingTime,
       active: clinics.active,
       ruleSetId: clinics.ruleSetId,
       createdAt: clinics.createdAt,

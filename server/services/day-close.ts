@@ -37,13 +37,13 @@ export interface CloseResult {
   closed: number;
 }
 
-interface Counted {
+type Counted = {
   episode_id: string;
   patient_id: string;
   start_date: string;
   last_covered: string | null;
   hold_until: string | null;
-}
+};
 
 /**
  * Closes one service day at one clinic. Returns null when that day was
@@ -146,12 +146,12 @@ function pgArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
-interface ClinicClock {
+type ClinicClock = {
   id: string;
   time_zone: string;
   closing_time: string;
   last_closed: string | null;
-}
+};
 
 /**
  * The days a clinic has still to close at `now`: from the day after its last

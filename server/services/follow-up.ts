@@ -1,0 +1,335 @@
+// The counsellor's side of missed doses: the list of patients who did not
+// come, contacts and their outcomes (with holds), the in-app alert messages,
+// and the manager's ruling on a proposed dropout (R18).
+import { sql } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { HOLDING_OUTCOMES, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
+import { rows } from '../../db/sql.ts';
+import { addDays } from '../dosing/days.ts';
+import { bucketOf, missedAtClose, type MissedBucket } from '../dosing/follow-up.ts';
+import { serviceDay } from '../clock.ts';
+import { Conflict, Invalid, NotFound, type FieldErrors } from '../errors.ts';
+import { audit } from './audit.ts';
+import type { Actor, ServiceDeps } from './context.ts';
+import { endEpisode } from './episodes.ts';
+import { getPatientInScope } from './patients.ts';
+
+const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
+
+export interface MissedRow {
+  patientId: string;
+  code: string;
+  fullName: string;
+  phone: string;
+  phone2: string;
+  address: string;
+  nextOfKin: string;
+  nextOfKinPhone: string;
+  clinicId: string;
+  clinicCode: string;
+  counsellorId: string | null;
+  counsellorName: string | null;
+  lastCovered: string | null;
+  /** Consecutive missed days up to the day counted (`asOf`). */
+  missed: number;
+  bucket: MissedBucket;
+  asOf: string;
+  alertLevel: AlertLevel | null;
+  lastContact: { at: string; method: ContactMethod; outcome: ContactOutcome; nextActionDate: string | null; holdUntil: string | null; returnDate: string | null; byName: string } | null;
+  onHoldUntil: string | null;
+  /** No contact since the run began, or the next action is due: the top of the list. */
+  needsAction: boolean;
+}
+
+export interface MissedFilter {
+  clinicId?: string;
+  /** A counsellor's id, 'none' (no counsellor assigned), or absent for everyone. */
+  counsellor?: string;
+  bucket?: MissedBucket;
+}
+
+const LEVEL_RANK: Record<AlertLevel, number> = { missed: 1, counsellor: 2, doctor: 3, dropout: 4 };
+
+/**
+ * Patients in an open episode at the given clinics who have missed at least
+ * the last day counted: today once the clinic's day is closed, else
+ * yesterday. A patient covered after that day (came this morning) is off
+ * the list. Most urgent first: those still to be acted on (no contact since
+ * the run began, or the next action date reached), longest missing first;
+ * then those contacted; those on hold (hospital, custody) last.
+ */
+export async function missedList(db: Db, now: Date, clinicIds: string[], f: MissedFilter = {}): Promise<MissedRow[]> {
+  const ids = f.clinicId ? clinicIds.filter((c) => c === f.clinicId) : clinicIds;
+  if (ids.length === 0) return [];
+  const found = await rows<{
+    patient_id: string;
+    code: string;
+    full_name: string;
+    phone: string;
+    phone2: string;
+    street: string;
+    commune: string | null;
+    province: string | null;
+    former_address: string;
+    next_of_kin_name: string;
+    next_of_kin_phone: string;
+    clinic_id: string;
+    clinic_code: string;
+    time_zone: string;
+    today_closed: boolean;
+    counsellor_id: string | null;
+    counsellor_name: string | null;
+    start_date: string;
+    last_covered: string | null;
+    alert_level: AlertLevel | null;
+    contact_at: string | null;
+    contact_method: ContactMethod | null;
+    contact_outcome: ContactOutcome | null;
+    contact_next: string | null;
+    contact_hold: string | null;
+    contact_return: string | null;
+    contact_by: string | null;
+  }>(
+    db,
+    sql`with cl as (
+          select c.id, c.code, c.time_zone,
+                 exists (select 1 from day_closes d where d.clinic_id = c.id and d.service_day = (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today_closed
+          from clinics c where c.id = any(${uuidArray(ids)}::uuid[])
+        )
+        select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
+               p.next_of_kin_name, p.next_of_kin_phone, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
+               p.counsellor_id, cu.full_name as counsellor_name, e.start_date::text as start_date, lc.day::text as last_covered,
+               (select a.level from alerts a where a.episode_id = e.id and a.closed_at is null
+                 order by array_position(array['missed','counsellor','doctor','dropout'], a.level) desc limit 1) as alert_level,
+               ct.at as contact_at, ct.method as contact_method, ct.outcome as contact_outcome, ct.next_action_date::text as contact_next,
+               ct.hold_until::text as contact_hold, ct.return_date::text as contact_return, ctu.full_name as contact_by
+        from cl
+        join episodes e on e.clinic_id = cl.id and e.end_date is null
+        join patients p on p.id = e.patient_id
+        left join users cu on cu.id = p.counsellor_id
+        left join communes cm on cm.code = p.commune_code
+        left join provinces pv on pv.code = p.province_code
+        left join lateral (select max(s.service_day) as day from dose_slots s where s.patient_id = p.id
+                             and s.service_day <= (${now.toISOString()}::timestamptz at time zone cl.time_zone)::date) lc on true
+        left join lateral (select c.* from contacts c where c.patient_id = p.id order by c.at desc limit 1) ct on true
+        left join users ctu on ctu.id = ct.by
+        where (lc.day is null or lc.day < (${now.toISOString()}::timestamptz at time zone cl.time_zone)::date - case when cl.today_closed then 0 else 1 end)
+          ${f.counsellor === 'none' ? sql`and p.counsellor_id is null` : f.counsellor ? sql`and p.counsellor_id = ${f.counsellor}::uuid` : sql``}`,
+  );
+  const out: MissedRow[] = [];
+  for (const r of found) {
+    const today = serviceDay(now, r.time_zone);
+    const asOf = r.today_closed ? today : addDays(today, -1);
+    const missed = missedAtClose(r.last_covered, r.start_date, asOf);
+    if (missed < 1) continue;
+    const bucket = bucketOf(missed);
+    if (f.bucket && f.bucket !== bucket) continue;
+    const contactAt = r.contact_at ? new Date(r.contact_at).toISOString() : null;
+    const contactDay = contactAt ? serviceDay(new Date(contactAt), r.time_zone) : null;
+    const runBegan = addDays(asOf, -(missed - 1));
+    const onHoldUntil = r.contact_hold && r.contact_hold >= today && HOLDING_OUTCOMES.includes(r.contact_outcome!) ? r.contact_hold : null;
+    const needsAction = onHoldUntil === null && (contactDay === null || contactDay < runBegan || (r.contact_next !== null && r.contact_next <= today));
+    out.push({
+      patientId: r.patient_id,
+      code: r.code,
+      fullName: r.full_name,
+      phone: r.phone,
+      phone2: r.phone2,
+      address: [r.street, r.commune, r.province].filter(Boolean).join(', ') || r.former_address,
+      nextOfKin: r.next_of_kin_name,
+      nextOfKinPhone: r.next_of_kin_phone,
+      clinicId: r.clinic_id,
+      clinicCode: r.clinic_code,
+      counsellorId: r.counsellor_id,
+      counsellorName: r.counsellor_name,
+      lastCovered: r.last_covered,
+      missed,
+      bucket,
+      asOf,
+      alertLevel: r.alert_level,
+      lastContact:
+        contactAt && r.contact_method && r.contact_outcome
+          ? { at: contactAt, method: r.contact_method, outcome: r.contact_outcome, nextActionDate: r.contact_next, holdUntil: r.contact_hold, returnDate: r.contact_return, byName: r.contact_by ?? '' }
+          : null,
+      onHoldUntil,
+      needsAction,
+    });
+  }
+  const group = (r: MissedRow) => (r.onHoldUntil ? 2 : r.needsAction ? 0 : 1);
+  return out.sort(
+    (a, b) =>
+      group(a) - group(b) ||
+      LEVEL_RANK[b.alertLevel ?? 'missed'] - LEVEL_RANK[a.alertLevel ?? 'missed'] ||
+      b.missed - a.missed ||
+      a.code.localeCompare(b.code),
+  );
+}
+
+export interface ContactInput {
+  patientId: string;
+  method: ContactMethod;
+  outcome: ContactOutcome;
+  returnDate: string | null;
+  holdUntil: string | null;
+  nextActionDate: string | null;
+  note: string;
+}
+
+/**
+ * Logs a contact. "Reached" may carry the day the patient said they will
+ * return; hospital and custody need the day until which escalation pauses.
+ * Dates are checked against the patient's clinic's today.
+ */
+export async function logContact({ db, clock }: ServiceDeps, actor: Actor, input: ContactInput, scope: string[] | null): Promise<string> {
+  const patient = await getPatientInScope(db, input.patientId, scope);
+  const [ep] = await rows<{ id: string; clinic_id: string; time_zone: string }>(
+    db,
+    sql`select e.id, e.clinic_id, c.time_zone from episodes e join clinics c on c.id = e.clinic_id
+        where e.patient_id = ${patient.id}::uuid and e.end_date is null`,
+  );
+  const [home] = ep ? [] : await rows<{ time_zone: string }>(db, sql`select time_zone from clinics where id = ${patient.homeClinicId}::uuid`);
+  const today = serviceDay(clock.now(), ep?.time_zone ?? home?.time_zone ?? 'Asia/Ho_Chi_Minh');
+  const errors: FieldErrors = {};
+  const holds = HOLDING_OUTCOMES.includes(input.outcome);
+  if (holds && !input.holdUntil) errors.holdUntil = 'fu_err_hold_required';
+  if (input.holdUntil && input.holdUntil < today) errors.holdUntil = 'fu_err_date_past';
+  if (input.returnDate && input.returnDate < today) errors.returnDate = 'fu_err_date_past';
+  if (input.nextActionDate && input.nextActionDate < today) errors.nextActionDate = 'fu_err_date_past';
+  if (Object.keys(errors).length) throw new Invalid(errors);
+  return db.transaction(async (tx) => {
+    const [row] = await rows<{ id: string }>(
+      tx,
+      sql`insert into contacts (patient_id, episode_id, clinic_id, method, outcome, return_date, hold_until, next_action_date, note, by, at)
+          values (${patient.id}::uuid, ${ep?.id ?? null}::uuid, ${ep?.clinic_id ?? patient.homeClinicId}::uuid, ${input.method}::text, ${input.outcome}::text,
+                  ${input.outcome === 'reached' ? input.returnDate : null}::date, ${holds ? input.holdUntil : null}::date, ${input.nextActionDate}::date,
+                  ${input.note}::text, ${actor.userId}::uuid, ${clock.now().toISOString()}::timestamptz)
+          returning id`,
+    );
+    await audit(tx, {
+      action: 'contact_log',
+      actorId: actor.userId,
+      clinicId: ep?.clinic_id ?? patient.homeClinicId,
+      entityType: 'contact',
+      entityId: row!.id,
+      details: { patientId: patient.id, method: input.method, outcome: input.outcome },
+      address: actor.address,
+      at: clock.now(),
+    });
+    return row!.id;
+  });
+}
+
+/** A patient's contacts, newest first. Notes only when the viewer may read them. */
+export async function contactsOf(db: Db, patientId: string, withNotes: boolean) {
+  const list = await rows<{
+    id: string;
+    at: string;
+    method: ContactMethod;
+    outcome: ContactOutcome;
+    return_date: string | null;
+    hold_until: string | null;
+    next_action_date: string | null;
+    note: string;
+    by_name: string;
+  }>(
+    db,
+    sql`select c.id, c.at, c.method, c.outcome, c.return_date::text as return_date, c.hold_until::text as hold_until,
+               c.next_action_date::text as next_action_date, c.note, u.full_name as by_name
+        from contacts c join users u on u.id = c.by where c.patient_id = ${patientId}::uuid order by c.at desc limit 200`,
+  );
+  return list.map((c) => ({ ...c, at: new Date(c.at).toISOString(), note: withNotes ? c.note : null }));
+}
+
+/** A patient's alerts (open and closed), newest first. */
+export async function alertsOf(db: Db, patientId: string) {
+  return rows<{ id: string; level: AlertLevel; anchor_day: string; raised_day: string; missed_days: number; closed_at: string | null; closed_as: string | null }>(
+    db,
+    sql`select id, level, anchor_day::text as anchor_day, raised_day::text as raised_day, missed_days, closed_at, closed_as
+        from alerts where patient_id = ${patientId}::uuid order by raised_at desc, array_position(array['missed','counsellor','doctor','dropout'], level) desc limit 100`,
+  );
+}
+
+/** The in-app messages of a person: newest first, with the patient (for their list and badge). */
+export async function inboxOf(db: Db, userId: string, limit = 100) {
+  return rows<{
+    id: string;
+    alert_id: string;
+    created_at: string;
+    read_at: string | null;
+    level: AlertLevel;
+    missed_days: number;
+    anchor_day: string;
+    alert_open: boolean;
+    patient_id: string;
+    code: string;
+    full_name: string;
+    phone: string;
+    clinic_code: string;
+  }>(
+    db,
+    sql`select i.id, i.alert_id, i.created_at, i.read_at, a.level, a.missed_days, a.anchor_day::text as anchor_day, a.closed_at is null as alert_open,
+               p.id as patient_id, p.code, p.full_name, p.phone, c.code as clinic_code
+        from inbox i join alerts a on a.id = i.alert_id join patients p on p.id = a.patient_id join clinics c on c.id = a.clinic_id
+        where i.user_id = ${userId}::uuid order by i.created_at desc, i.id limit ${limit}::int`,
+  );
+}
+
+/** The badge: unread messages whose alert is still open. */
+export async function unreadCount(db: Db, userId: string): Promise<number> {
+  const [r] = await rows<{ n: number }>(
+    db,
+    sql`select count(*)::int as n from inbox i join alerts a on a.id = i.alert_id where i.user_id = ${userId}::uuid and i.read_at is null and a.closed_at is null`,
+  );
+  return Number(r?.n ?? 0);
+}
+
+export async function markAllRead(db: Db, userId: string, now: Date): Promise<void> {
+  await db.execute(sql`update inbox set read_at = ${now.toISOString()}::timestamptz where user_id = ${userId}::uuid and read_at is null`);
+}
+
+/** Open dropout alerts (R18) awaiting a manager, at the given clinics. */
+export async function dropoutProposals(db: Db, clinicIds: string[]) {
+  if (clinicIds.length === 0) return [];
+  return rows<{ alert_id: string; patient_id: string; code: string; full_name: string; clinic_code: string; anchor_day: string; raised_day: string; missed_days: number; start_date: string }>(
+    db,
+    sql`select a.id as alert_id, p.id as patient_id, p.code, p.full_name, c.code as clinic_code, a.anchor_day::text as anchor_day,
+               a.raised_day::text as raised_day, a.missed_days, e.start_date::text as start_date
+        from alerts a join patients p on p.id = a.patient_id join clinics c on c.id = a.clinic_id join episodes e on e.id = a.episode_id
+        where a.level = 'dropout' and a.closed_at is null and a.clinic_id = any(${uuidArray(clinicIds)}::uuid[])
+        order by a.raised_day, p.code`,
+  );
+}
+
+/**
+ * A manager's ruling on a proposed dropout. Confirming ends the episode as
+ * "dropped out" on the day the threshold was reached (R18); returning later
+ * is a new episode. Not confirming closes the proposal (the patient is known
+ * to be elsewhere, say); the other alerts stay open.
+ */
+export async function ruleOnDropout(deps: ServiceDeps, actor: Actor, alertId: string, confirm: boolean, note: string, scope: string[] | null): Promise<void> {
+  const [a] = await rows<{ patient_id: string; clinic_id: string; raised_day: string; closed_at: string | null; level: AlertLevel }>(
+    deps.db,
+    sql`select patient_id, clinic_id, raised_day::text as raised_day, closed_at, level from alerts where id = ${alertId}::uuid`,
+  );
+  if (!a || a.level !== 'dropout' || (scope && !scope.includes(a.clinic_id))) throw new NotFound('alert');
+  if (a.closed_at) throw new Conflict('fu_err_already_ruled');
+  await deps.db.transaction(async (tx) => {
+    const closed = await rows(
+      tx,
+      sql`update alerts set closed_at = ${deps.clock.now().toISOString()}::timestamptz, closed_as = ${confirm ? 'dropout_confirmed' : 'dropout_rejected'}::text, closed_by = ${actor.userId}::uuid
+          where id = ${alertId}::uuid and closed_at is null returning id`,
+    );
+    if (closed.length !== 1) throw new Conflict('fu_err_already_ruled');
+    await audit(tx, {
+      action: confirm ? 'dropout_confirm' : 'dropout_reject',
+      actorId: actor.userId,
+      clinicId: a.clinic_id,
+      entityType: 'alert',
+      entityId: alertId,
+      details: { patientId: a.patient_id },
+      address: actor.address,
+      at: deps.clock.now(),
+    });
+    if (confirm) await endEpisode({ db: tx, clock: deps.clock }, actor, { patientId: a.patient_id, endDate: a.raised_day, reason: 'dropped_out', note }, scope);
+  });
+}
