@@ -332,6 +332,8 @@ export const patients = pgTable(
     // Newest first: a page of a common name is read in order, not sorted out of all matches.
     index('patients_created_idx').on(t.createdAt.desc().nullsFirst(), t.code),
     index('patients_birth_idx').on(t.searchName, t.birthDate),
+    // The missed-dose list filtered by counsellor.
+    index('patients_counsellor_idx').on(t.counsellorId),
     check('patients_sex_ck', inList('sex', SEXES)),
     check('patients_hiv_ck', inList('hiv_status', HIV_STATUSES)),
     check('patients_national_id_ck', sql`national_id is null or national_id ~ '^[0-9]{12}$'`),
@@ -801,8 +803,9 @@ export const outbox = pgTable(
     status: text('status').$type<(typeof OUTBOX_STATUSES)[number]>().notNull().default('pending'),
     attempts: integer('attempts').notNull().default(0),
     nextAttemptAt: timestamp('next_attempt_at', { withTimezone: true }).notNull(),
-    /** A worker's claim: another worker leaves the row alone until then. */
+    /** A worker's claim: another worker leaves the row alone until then; only the claim's holder records the attempt. */
     claimedUntil: timestamp('claimed_until', { withTimezone: true }),
+    claimedBy: uuid('claimed_by'),
     deliveredAt: timestamp('delivered_at', { withTimezone: true }),
     lastError: text('last_error').notNull().default(''),
     createdAt: createdAt(),

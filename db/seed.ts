@@ -45,9 +45,10 @@ export async function seedDemo(db: Db, password: string, now: Date): Promise<boo
     await audit(tx, { action: 'demo_seed', actorId: null, details: { clinics: [facility!.code, satellite!.code], users: DEMO_USERS.map((u) => u.username) }, at: now });
     const [doctor] = await tx.select({ id: users.id }).from(users).where(eq(users.username, 'doctor'));
     const [nurse] = await tx.select({ id: users.id }).from(users).where(eq(users.username, 'nurse'));
-    return { clinics: [facility!, satellite!], doctorId: doctor!.id, nurseId: nurse!.id };
+    const [counsellor] = await tx.select({ id: users.id }).from(users).where(eq(users.username, 'counsellor'));
+    return { clinics: [facility!, satellite!], doctorId: doctor!.id, nurseId: nurse!.id, counsellorId: counsellor!.id };
   });
   // A few dozen synthetic patients in treatment, so every page has something to show.
-  await seedPatients(db, { clinics: seeded.clinics, count: DEMO_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), prescriberId: seeded.doctorId, giverId: seeded.nurseId, historyDays: 30, seed: 2026, communes: [{ code: 11329, provinceCode: 31 }, { code: 11383, provinceCode: 31 }] });
+  await seedPatients(db, { clinics: seeded.clinics, count: DEMO_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), prescriberId: seeded.doctorId, giverId: seeded.nurseId, counsellorId: seeded.counsellorId, historyDays: 30, seed: 2026, communes: [{ code: 11329, provinceCode: 31 }, { code: 11383, provinceCode: 31 }] });
   return true;
 }

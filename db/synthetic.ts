@@ -42,6 +42,8 @@ export interface SyntheticOptions {
   historyDays?: number;
   /** Who gave the history's doses (default: the prescriber). */
   giverId?: string;
+  /** The counsellor assigned to every patient (default: none). */
+  counsellorId?: string;
 }
 
 const addDays = (day: string, n: number) => new Date(Date.parse(`${day}T00:00:00Z`) + n * 86_400_000).toISOString().slice(0, 10);
@@ -81,6 +83,10 @@ export async function seedPatients(db: Db, o: SyntheticOptions): Promise<number>
         street: `${r.int(1, 300)} ${r.pick(STREETS)}`,
         provinceCode: place?.provinceCode ?? null,
         communeCode: place?.code ?? null,
+        // Derived from what was drawn (not drawn themselves), so the rest of the data stays as before.
+        nextOfKinName: `${fullName.split(' ')[0]} ${female ? 'Văn' : 'Thị'} ${female ? GIVEN_M[n % GIVEN_M.length] : GIVEN_F[n % GIVEN_F.length]}`,
+        nextOfKinPhone: `09${phone.slice(2).split('').reverse().join('')}`,
+        counsellorId: o.counsellorId ?? null,
       });
     }
     await db.transaction(async (tx) => {

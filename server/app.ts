@@ -23,6 +23,7 @@ import { patientCardRoutes } from './routes/patient-card.ts';
 import { counterRoutes } from './routes/counter.ts';
 import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
+import { followupRoutes } from './routes/followup.ts';
 import { loadStaticFiles, staticRoutes, type StaticFiles } from './routes/static.ts';
 import { render, viewContext, type AppDeps, type AppEnv, type Ctx } from './routes/support.ts';
 
@@ -73,6 +74,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', patientRoutes);
   app.route('/', counterRoutes);
   app.route('/', reviewRoutes);
+  app.route('/', followupRoutes);
   app.route('/', registerRoutes);
 
   app.notFound((c) => errorResponse(c as Ctx, 404));

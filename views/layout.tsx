@@ -62,6 +62,7 @@ export function Layout(props: { ctx: ViewContext; title: string; children: Child
                   <li>
                     <a href={item.href} aria-current={isCurrent(ctx.path, item.href) ? 'page' : undefined}>
                       {t[item.label]}
+                      {item.href === '/alerts' && <span class="badge-slot" hx-get="/alerts/badge" hx-trigger="load, every 60s" hx-swap="innerHTML"></span>}
                     </a>
                   </li>
                 ))}

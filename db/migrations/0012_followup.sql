@@ -63,6 +63,7 @@ CREATE TABLE "outbox" (
 	"attempts" integer DEFAULT 0 NOT NULL,
 	"next_attempt_at" timestamp with time zone NOT NULL,
 	"claimed_until" timestamp with time zone,
+	"claimed_by" uuid,
 	"delivered_at" timestamp with time zone,
 	"last_error" text DEFAULT '' NOT NULL,
 	"created_at" timestamp with time zone DEFAULT now() NOT NULL,
@@ -108,4 +109,5 @@ CREATE UNIQUE INDEX "outbox_alert_user_channel_uq" ON "outbox" USING btree ("ale
 CREATE INDEX "outbox_due_idx" ON "outbox" USING btree ("next_attempt_at") WHERE status = 'pending';--> statement-breakpoint
 CREATE INDEX "outbox_created_idx" ON "outbox" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "outbox_attempts_outbox_idx" ON "outbox_attempts" USING btree ("outbox_id","at");--> statement-breakpoint
+CREATE INDEX "patients_counsellor_idx" ON "patients" USING btree ("counsellor_id");--> statement-breakpoint
 ALTER TABLE "clinics" ADD CONSTRAINT "clinics_closing_time_ck" CHECK (closing_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$');

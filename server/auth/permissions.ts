@@ -26,6 +26,14 @@ export const ACTIONS = [
   'dose.review', // the doctor's review of doses withheld or refused by the rules (R10, R11)
   'dose.void', // void a mistaken dose record, with a reason
   'register.view', // the daily dispensing register, printable and CSV
+  'followup.view', // the missed-dose list and the day closes of one's clinics
+  'followup.contact', // log a contact with a patient who missed doses
+  'contact.notes', // read the notes of contacts (counsellors' notes are sensitive)
+  'alerts.inbox', // one's own alert messages and their badge
+  'alerts.settings', // how one's alerts reach one (e-mail, webhook)
+  'dropout.rule', // confirm or reject a proposed dropout (R18)
+  'dayclose.run', // close a service day now, on demand
+  'delivery.view', // the outbox's delivery log, and sending a failed message again
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -54,6 +62,14 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'dose.review': ['doctor'],
   'dose.void': ['doctor', 'manager'],
   'register.view': ['nurse', 'doctor', 'manager'],
+  'followup.view': ['counsellor', 'doctor', 'nurse', 'manager'],
+  'followup.contact': ['counsellor', 'doctor', 'nurse'],
+  'contact.notes': ['counsellor', 'doctor'],
+  'alerts.inbox': ['counsellor', 'doctor', 'manager'],
+  'alerts.settings': ['counsellor', 'doctor', 'manager'],
+  'dropout.rule': ['manager'],
+  'dayclose.run': ['manager'],
+  'delivery.view': ['admin'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -129,6 +145,19 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /doses/:doseId/void': 'dose.void',
   'GET /admin/rules': 'rules.manage',
   'POST /admin/rules': 'rules.manage',
+  'GET /followup': 'followup.view',
+  'POST /followup/contact': 'followup.contact',
+  'GET /followup/dropouts': 'dropout.rule',
+  'POST /followup/dropouts/:alertId': 'dropout.rule',
+  'GET /followup/closes': 'followup.view',
+  'POST /followup/closes': 'dayclose.run',
+  'GET /alerts': 'alerts.inbox',
+  'GET /alerts/badge': 'alerts.inbox',
+  'POST /alerts/read': 'alerts.inbox',
+  'GET /account/alerts': 'alerts.settings',
+  'POST /account/alerts': 'alerts.settings',
+  'GET /admin/deliveries': 'delivery.view',
+  'POST /admin/deliveries/:outboxId/retry': 'delivery.view',
 };
 
 /** Where each role lands after login. */

@@ -19,7 +19,8 @@ export function alertText(m: AlertMessage) {
 }
 
 export function emailChannel(smtpUrl: string, from: string): Channel & { close(): void } {
-  const transport = nodemailer.createTransport(smtpUrl);
+  // Every wait bounded well below the worker's claim (120 s): a stalled server is an attempt that failed, not a claim run out.
+  const transport = nodemailer.createTransport({ url: smtpUrl, connectionTimeout: 15_000, greetingTimeout: 15_000, socketTimeout: 30_000 });
   return {
     async send(m) {
       if (!m.recipient.email) throw new DeliveryError('no e-mail address');

@@ -1,11 +1,14 @@
 // The delivery worker: messages written to the outbox with their alert are
 // sent at least once, with back-off between failed attempts. A worker claims
-// a batch (SKIP LOCKED, and a claim that expires should it die mid-way), sends
-// each message, then records the attempt and its answer in one transaction:
+// a batch (SKIP LOCKED, with its own claim id and an expiry should it die
+// mid-way), renews the claim of each message just before sending it (a send
+// is bounded well below the claim's length), then records the attempt and
+// its answer in one transaction, only while the claim is still its own:
 // a message whose receiver answered success is never sent again; one whose
 // answer was lost (the process killed between sending and recording) is sent
 // again after the claim expires, with the same delivery id for the receiver
 // to recognise.
+import { randomUUID } from 'node:crypto';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import type { AlertLevel, Locale, OutboxChannel } from '../../db/schema.ts';
@@ -46,7 +49,7 @@ export interface OutboxPolicy {
   retryBaseMs: number;
   retryMaxMs: number;
   maxAttempts: number;
-  /** How long a claim holds before another worker may take the message. */
+  /** How long a claim holds before another worker may take the message (renewed before each send; keep it well above a send's timeout). */
   claimMs: number;
 }
 
@@ -64,9 +67,10 @@ type Claimed = { id: string; alert_id: string; user_id: string; channel: OutboxC
  */
 export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels, p: OutboxPolicy): Promise<{ delivered: number; retried: number; failed: number; cancelled: number }> {
   const now = clock.now();
+  const token = randomUUID();
   const claimed = await rows<Claimed>(
     db,
-    sql`update outbox o set claimed_until = ${new Date(now.getTime() + p.claimMs).toISOString()}::timestamptz
+    sql`update outbox o set claimed_until = ${new Date(now.getTime() + p.claimMs).toISOString()}::timestamptz, claimed_by = ${token}::uuid
         where o.id in (
           select id from outbox
           where status = 'pending' and next_attempt_at <= ${now.toISOString()}::timestamptz
@@ -80,9 +84,15 @@ export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels,
   const counts = { delivered: 0, retried: 0, failed: 0, cancelled: 0 };
   for (const m of claimed) {
     const channel = channels[m.channel];
+    // The claim may have run out while earlier messages of the batch were sent: renew it, or leave the message to whoever holds it now.
+    const renewed = await rows(
+      db,
+      sql`update outbox set claimed_until = ${new Date(clock.now().getTime() + p.claimMs).toISOString()}::timestamptz
+          where id = ${m.id}::uuid and claimed_by = ${token}::uuid and status = 'pending' returning id`,
+    );
+    if (renewed.length === 0) continue;
     if (m.attempts === 0 && !m.alert_open) {
-      await record(db, m, clock.now(), { ok: false, detail: 'alert closed before delivery', status: 'cancelled' }, p);
-      counts.cancelled++;
+      if (await record(db, m, token, clock.now(), { ok: false, detail: 'alert closed before delivery', status: 'cancelled' }, p)) counts.cancelled++;
       continue;
     }
     let ok = false;
@@ -98,7 +108,7 @@ export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels,
       }
     }
     const failedForGood = !ok && m.attempts + 1 >= p.maxAttempts;
-    await record(db, m, clock.now(), { ok, detail, status: ok ? 'delivered' : failedForGood ? 'failed' : 'pending' }, p);
+    if (!(await record(db, m, token, clock.now(), { ok, detail, status: ok ? 'delivered' : failedForGood ? 'failed' : 'pending' }, p))) continue;
     if (ok) counts.delivered++;
     else if (failedForGood) counts.failed++;
     else counts.retried++;
@@ -106,18 +116,26 @@ export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels,
   return counts;
 }
 
-async function record(db: Db, m: Claimed, at: Date, r: { ok: boolean; detail: string; status: 'pending' | 'delivered' | 'failed' | 'cancelled' }, p: OutboxPolicy): Promise<void> {
+/**
+ * Records an attempt and the message's new state, if this worker still holds
+ * its claim (else another worker took it over after the claim ran out, and
+ * its record stands). The attempt is logged either way: it happened.
+ */
+async function record(db: Db, m: Claimed, token: string, at: Date, r: { ok: boolean; detail: string; status: 'pending' | 'delivered' | 'failed' | 'cancelled' }, p: OutboxPolicy): Promise<boolean> {
   const attempts = m.attempts + 1;
   const next = new Date(at.getTime() + (r.status === 'pending' ? backoffMs(attempts, p) : 0)).toISOString();
   const detail = r.detail.slice(0, 300);
-  await db.transaction(async (tx) => {
+  return db.transaction(async (tx) => {
     await tx.execute(sql`insert into outbox_attempts (outbox_id, at, ok, detail) values (${m.id}::uuid, ${at.toISOString()}::timestamptz, ${r.ok}::boolean, ${detail}::text)`);
-    await tx.execute(
-      sql`update outbox set attempts = ${attempts}::int, status = ${r.status}::text, next_attempt_at = ${next}::timestamptz, claimed_until = null,
+    const updated = await rows(
+      tx,
+      sql`update outbox set attempts = ${attempts}::int, status = ${r.status}::text, next_attempt_at = ${next}::timestamptz, claimed_until = null, claimed_by = null,
             delivered_at = case when ${r.ok}::boolean then ${at.toISOString()}::timestamptz else delivered_at end,
             last_error = case when ${r.ok}::boolean then '' else ${detail}::text end
-          where id = ${m.id}::uuid`,
+          where id = ${m.id}::uuid and claimed_by = ${token}::uuid
+          returning id`,
     );
+    return updated.length === 1;
   });
 }
 
@@ -196,7 +214,7 @@ export async function attemptsOf(db: Db, outboxId: string) {
 export async function retryFailed(db: Db, outboxId: string, now: Date): Promise<boolean> {
   const r = await rows(
     db,
-    sql`update outbox set status = 'pending', attempts = 0, next_attempt_at = ${now.toISOString()}::timestamptz, claimed_until = null
+    sql`update outbox set status = 'pending', attempts = 0, next_attempt_at = ${now.toISOString()}::timestamptz, claimed_until = null, claimed_by = null
         where id = ${outboxId}::uuid and status = 'failed' returning id`,
   );
   return r.length === 1;

@@ -23,6 +23,7 @@ const ClinicForm = z.object({
   communeCode: code,
   address: text(300),
   timeZone: z.string().refine(isTimeZone, 'err_time_zone'),
+  closingTime: z.string().trim().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'err_closing_time'),
   active: z.enum(['true', 'false']).transform((v) => v === 'true'),
 });
 
@@ -38,6 +39,7 @@ function formValues(body: Record<string, string | string[]>): ClinicFormValues {
     communeCode: str(body, 'communeCode'),
     address: str(body, 'address'),
     timeZone: str(body, 'timeZone') || 'Asia/Ho_Chi_Minh',
+    closingTime: str(body, 'closingTime') || '17:00',
     active: str(body, 'active') || 'true',
   };
 }
@@ -63,7 +65,7 @@ async function clinicId(c: Ctx): Promise<string> {
 export const adminClinicRoutes = new Hono<AppEnv>()
   .get('/admin/clinics', async (c) => render(c, ClinicListPage({ ctx: viewContext(c), clinics: await listClinics(c.var.deps.db, null) })))
   .get('/admin/clinics/new', (c) =>
-    renderForm(c, 'new', '/admin/clinics', formValues({ kind: 'facility', timeZone: c.var.deps.config.DEFAULT_TIME_ZONE }), {}, 200),
+    renderForm(c, 'new', '/admin/clinics', formValues({ kind: 'facility', timeZone: c.var.deps.config.DEFAULT_TIME_ZONE, closingTime: '17:00' }), {}, 200),
   )
   .post('/admin/clinics', async (c) => {
     const body = await formBody(c);
@@ -91,6 +93,7 @@ export const adminClinicRoutes = new Hono<AppEnv>()
       communeCode: String(cl.communeCode),
       address: cl.address,
       timeZone: cl.timeZone,
+      closingTime: cl.closingTime,
       active: String(cl.active),
     };
     return renderForm(c, 'edit', `/admin/clinics/${id}`, values, {}, 200);

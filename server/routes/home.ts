@@ -39,7 +39,7 @@ export const homeRoutes = new Hono<AppEnv>()
       })),
     };
     if (user.role === 'admin') data.counts = await activeCounts(db);
-    data.links = { counter: can(user.role, 'counter.dose'), checkin: can(user.role, 'counter.checkin'), register: can(user.role, 'register.view'), review: can(user.role, 'dose.review') };
+    data.links = { counter: can(user.role, 'counter.dose'), checkin: can(user.role, 'counter.checkin'), register: can(user.role, 'register.view'), review: can(user.role, 'dose.review'), followup: can(user.role, 'followup.view'), dropouts: can(user.role, 'dropout.rule') };
     if (can(user.role, 'audit.view')) {
       const { rows } = await auditPage(db, scopeOf(c), 1, 10);
       data.recentAudit = rows.map((r) => ({ ...r, timeZone: r.timeZone ?? config.DEFAULT_TIME_ZONE }));

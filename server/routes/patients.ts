@@ -19,6 +19,8 @@ import { authoriseGuest, endEpisode, enrol, transfer } from '../services/episode
 import { inForce, ordersOfPatient, prescribe, recordUrineTest, SUBSTANCES } from '../services/orders.ts';
 import { dayInput, patientSchema, text } from '../services/patient-schema.ts';
 import { patientRecord } from '../services/patient-record.ts';
+import { alertsOf, contactsOf } from '../services/follow-up.ts';
+import { addDays } from '../dosing/days.ts';
 import { addPhoto, counsellorsAt, MAX_PHOTO_BYTES, findDuplicates, getPatientInScope, latestPhoto, registerPatient, searchPatients, updatePatient, type PatientInput } from '../services/patients.ts';
 import { rulesForClinic } from '../services/rule-sets.ts';
 import { actorOf, clientAddress, fieldErrors, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
@@ -204,6 +206,22 @@ async function renderPatientPage(c: Ctx, id: string, opts: { errors?: Errors; op
     openForm: opts.openForm ?? null,
     formValues: opts.values ?? {},
     findings: opts.findings ?? [],
+    followup: can(r, 'followup.view')
+      ? {
+          alerts: (await alertsOf(db, id)).map((a) => ({ id: a.id, level: a.level, since: addDays(a.anchor_day, 1), raisedDay: a.raised_day, missedDays: Number(a.missed_days), closedAs: a.closed_as })),
+          contacts: (await contactsOf(db, id, can(r, 'contact.notes'))).map((x) => ({
+            id: x.id,
+            at: new Date(x.at),
+            method: x.method,
+            outcome: x.outcome,
+            returnDate: x.return_date,
+            holdUntil: x.hold_until,
+            nextActionDate: x.next_action_date,
+            note: x.note,
+            byName: x.by_name,
+          })),
+        }
+      : null,
   };
   return render(c, PatientPage({ ctx: viewContext(c), d }), opts.status ?? 200);
 }

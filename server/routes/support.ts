@@ -94,10 +94,13 @@ const NAV: { href: string; label: TextKey; action: Parameters<typeof can>[1] }[]
   { href: '/checkin', label: 'nav_checkin', action: 'counter.checkin' },
   { href: '/review', label: 'nav_review', action: 'dose.review' },
   { href: '/register', label: 'nav_register', action: 'register.view' },
+  { href: '/followup', label: 'nav_followup', action: 'followup.view' },
+  { href: '/alerts', label: 'nav_alerts', action: 'alerts.inbox' },
   { href: '/patients', label: 'nav_patients', action: 'patient.view' },
   { href: '/admin/clinics', label: 'nav_clinics', action: 'clinic.manage' },
   { href: '/admin/staff', label: 'nav_staff', action: 'staff.manage' },
   { href: '/admin/rules', label: 'nav_rules', action: 'rules.manage' },
+  { href: '/admin/deliveries', label: 'nav_deliveries', action: 'delivery.view' },
   { href: '/audit', label: 'nav_audit', action: 'audit.view' },
   { href: '/account/password', label: 'nav_account', action: 'account.self' },
 ];

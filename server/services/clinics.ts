@@ -16,6 +16,8 @@ export interface ClinicInput {
   communeCode: number;
   address: string;
   timeZone: string;
+  /** HH:MM local: the day close runs after it. */
+  closingTime: string;
   active: boolean;
 }
 

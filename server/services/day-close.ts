@@ -90,7 +90,8 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
           returning a.id`,
     );
 
-    // New alerts (an open one of the same episode and level stays as it is),
+    // New alerts (an open one of the same episode and level stays as it is;
+    // a dropout the manager rejected is not proposed again for the same run),
     // then who hears of each: the patient's counsellor (or, with none, the
     // clinic's counsellors), the doctors at level 'doctor', the managers at
     // 'dropout'; staff of the clinic or of the facility a satellite hangs off.
@@ -101,6 +102,8 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
             select t.patient_id, t.episode_id, ${clinicId}::uuid, t.level, t.anchor, ${day}::date, t.missed, ${now}::timestamptz
             from unnest(${pgArray(raise.patient)}::uuid[], ${pgArray(raise.episode)}::uuid[], ${pgArray(raise.level)}::text[],
                         ${pgArray(raise.anchor)}::date[], ${pgArray(raise.missed.map(String))}::int[]) as t(patient_id, episode_id, level, anchor, missed)
+            where not exists (select 1 from alerts x where x.episode_id = t.episode_id and x.level = t.level
+                                and x.anchor_day = t.anchor and x.closed_as = 'dropout_rejected')
             on conflict (episode_id, level) where closed_at is null do nothing
             returning id, patient_id, level
           ), place as (

@@ -12,6 +12,7 @@ export interface ClinicView {
   communeName: string;
   address: string;
   timeZone: string;
+  closingTime: string;
   active: boolean;
 }
 
@@ -25,6 +26,7 @@ export interface ClinicFormValues {
   communeCode: string;
   address: string;
   timeZone: string;
+  closingTime: string;
   active: string;
 }
 
@@ -125,6 +127,9 @@ export function ClinicFormPage(props: {
           <input id="address" name="address" value={v.address} maxlength={300} {...describedBy('address', e.address)} />
         </Field>
         <SelectField id="timeZone" label={t.clinic_time_zone} error={e.timeZone} t={t} value={v.timeZone} options={props.timeZones.map((z) => ({ value: z, label: z }))} />
+        <Field id="closingTime" label={t.clinic_closing_time} error={e.closingTime} t={t} hint={t.clinic_closing_time_hint}>
+          <input id="closingTime" name="closingTime" type="time" value={v.closingTime} required {...describedBy('closingTime', e.closingTime, true)} />
+        </Field>
         <div class="field checkbox">
           <input type="hidden" name="active" value="false" />
           <input id="active" type="checkbox" name="active" value="true" checked={v.active !== 'false'} />
@@ -170,6 +175,8 @@ export function ClinicPage(props: { ctx: ViewContext; clinic: ClinicView; parent
         </dd>
         <dt>{t.clinic_time_zone}</dt>
         <dd>{c.timeZone}</dd>
+        <dt>{t.clinic_closing_time}</dt>
+        <dd>{c.closingTime}</dd>
         <dt>{t.home_service_day}</dt>
         <dd>{props.serviceDay}</dd>
         <dt>{t.clinic_status}</dt>

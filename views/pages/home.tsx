@@ -21,7 +21,7 @@ export interface HomeData {
   counts?: { clinics: number; staff: number };
   recentAudit?: AuditRowView[];
   /** The day's work places the role may open, per clinic. */
-  links?: { counter: boolean; checkin: boolean; register: boolean; review: boolean };
+  links?: { counter: boolean; checkin: boolean; register: boolean; review: boolean; followup: boolean; dropouts: boolean };
 }
 
 export function HomePage({ ctx, data }: { ctx: ViewContext; data: HomeData }) {
@@ -73,6 +73,8 @@ export function HomePage({ ctx, data }: { ctx: ViewContext; data: HomeData }) {
                       {data.links.checkin && <a href={`/checkin?clinic=${c.id}`}>{t.nav_checkin}</a>}
                       {data.links.review && <a href={`/review?clinic=${c.id}`}>{t.nav_review}</a>}
                       {data.links.register && <a href={`/register?clinic=${c.id}`}>{t.nav_register}</a>}
+                      {data.links.followup && <a href={`/followup?clinic=${c.id}`}>{t.nav_followup}</a>}
+                      {data.links.dropouts && <a href="/followup/dropouts">{t.dropouts_title}</a>}
                     </span>
                   )}
                   {c.staffCount !== undefined && (

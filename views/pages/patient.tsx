@@ -4,6 +4,7 @@ import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatDay, formatNumber, formatTime } from '../format.ts';
 import type { TextKey } from '../i18n/index.ts';
 import { Layout } from '../layout.tsx';
+import { PatientFollowup, type PatientFollowupView } from './patient-followup.tsx';
 import { AuditTable, type AuditRowView } from './audit.tsx';
 import type { Option } from './clinics.tsx';
 import { PhotoCapture } from './patient-form.tsx';
@@ -82,6 +83,8 @@ export interface PatientPageData {
   formValues: Record<string, string>;
   /** Rule findings that refused the last act (with rule ids). */
   findings: FindingView[];
+  /** Missed-dose alerts and contacts, for roles who follow up. */
+  followup: PatientFollowupView | null;
 }
 
 const END_REASONS: EndReason[] = ['completed_taper', 'dropped_out', 'incarcerated', 'hospitalised', 'deceased', 'withdrew', 'discharged_violations'];
@@ -186,6 +189,8 @@ export function PatientPage({ ctx, d }: { ctx: ViewContext; d: PatientPageData }
           </div>
         )}
       </section>
+
+      {d.followup && <PatientFollowup ctx={ctx} f={d.followup} timeZone={d.timeZone} />}
 
       <section class="card" aria-labelledby="id-h">
         <h2 id="id-h">{t.patient_identity}</h2>

@@ -1,0 +1,189 @@
+// The in-app alerts of one person (list and badge), the manager's proposed
+// dropouts (R18) and the record of day closes.
+import type { AlertLevel } from '../../db/schema.ts';
+import { Csrf } from '../components.tsx';
+import type { ViewContext } from '../context.ts';
+import { formatDateTime, formatDay } from '../format.ts';
+import { Layout } from '../layout.tsx';
+
+export interface InboxRowView {
+  id: string;
+  created_at: Date;
+  read_at: string | null;
+  level: AlertLevel;
+  missed_days: number;
+  /** The first missed day. */
+  since: string;
+  alert_open: boolean;
+  patient_id: string;
+  code: string;
+  full_name: string;
+  phone: string;
+  clinic_code: string;
+}
+
+export function AlertsPage({ ctx, rows, timeZone }: { ctx: ViewContext; rows: InboxRowView[]; timeZone: string }) {
+  const { t } = ctx;
+  const unread = rows.filter((r) => !r.read_at && r.alert_open).length;
+  return (
+    <Layout ctx={ctx} title={t.alerts_title}>
+      <div class="page-head">
+        <h1>{t.alerts_title}</h1>
+        <a href="/account/alerts">{t.alerts_settings_link}</a>
+        {unread > 0 && (
+          <form method="post" action="/alerts/read" class="inline">
+            <Csrf token={ctx.csrfToken} />
+            <button type="submit">{t.alerts_mark_read}</button>
+          </form>
+        )}
+      </div>
+      {rows.length === 0 && <p>{t.alerts_empty}</p>}
+      <ul class="alert-list" hx-disable>
+        {rows.map((r) => (
+          <li class={`card alert ${r.read_at ? 'read' : 'unread'} ${r.alert_open ? 'open' : 'closed'}`}>
+            <p>
+              <span class={`badge level-${r.level}`}>{t[`alert_level_${r.level}`]}</span> <a href={`/patients/${r.patient_id}`}>
+                <code>{r.code}</code> {r.full_name}
+              </a>
+            </p>
+            <p>
+              {t.alerts_line({ n: r.missed_days, since: formatDay(r.since), clinic: r.clinic_code })} {r.phone && <a href={`tel:${r.phone.replace(/[^\d+]/g, '')}`}>{r.phone}</a>}
+            </p>
+            <p class="muted small">
+              {formatDateTime(r.created_at, timeZone)} {r.alert_open ? '' : `· ${t.alerts_closed}`}
+            </p>
+          </li>
+        ))}
+      </ul>
+    </Layout>
+  );
+}
+
+/** The number beside "Alerts" in the menu, fetched by htmx on each page and every minute. */
+export function BadgeFragment({ ctx, n }: { ctx: ViewContext; n: number }) {
+  return n > 0 ? (
+    <span class="badge count" aria-label={ctx.t.alerts_unread({ n })}>
+      {n}
+    </span>
+  ) : (
+    <span></span>
+  );
+}
+
+export interface DropoutRowView {
+  alert_id: string;
+  patient_id: string;
+  code: string;
+  full_name: string;
+  clinic_code: string;
+  anchor_day: string;
+  raised_day: string;
+  missed_days: number;
+  start_date: string;
+}
+
+export function DropoutsPage({ ctx, rows }: { ctx: ViewContext; rows: DropoutRowView[] }) {
+  const { t } = ctx;
+  return (
+    <Layout ctx={ctx} title={t.dropouts_title}>
+      <h1>{t.dropouts_title}</h1>
+      <p class="hint">{t.dropouts_intro}</p>
+      {rows.length === 0 && <p>{t.dropouts_empty}</p>}
+      {rows.map((r) => (
+        <section class="card" id={`dropout-${r.code}`}>
+          <h2 hx-disable>
+            <a href={`/patients/${r.patient_id}`}>
+              <code>{r.code}</code> {r.full_name}
+            </a>
+          </h2>
+          <p>{t.dropouts_line({ clinic: r.clinic_code, start: formatDay(r.start_date), last: formatDay(r.anchor_day), n: r.missed_days, day: formatDay(r.raised_day) })}</p>
+          <form method="post" action={`/followup/dropouts/${r.alert_id}`} class="stack">
+            <Csrf token={ctx.csrfToken} />
+            <label for={`note-${r.alert_id}`}>{t.dropouts_note}</label>
+            <input id={`note-${r.alert_id}`} name="note" maxlength={500} />
+            <div class="actions">
+              <button type="submit" name="decision" value="confirm">
+                {t.dropouts_confirm({ day: formatDay(r.raised_day) })}
+              </button>
+              <button type="submit" name="decision" value="reject" class="secondary">
+                {t.dropouts_reject}
+              </button>
+            </div>
+          </form>
+        </section>
+      ))}
+    </Layout>
+  );
+}
+
+export interface CloseRowView {
+  clinic_code: string;
+  service_day: string;
+  run_by_name: string | null;
+  patients: number;
+  alerts_raised: number;
+  alerts_closed: number;
+  at: Date;
+}
+
+export function ClosesPage({ ctx, clinics, rows, canRun, timeZone }: { ctx: ViewContext; clinics: { id: string; code: string; name: string }[]; rows: CloseRowView[]; canRun: boolean; timeZone: string }) {
+  const { t } = ctx;
+  return (
+    <Layout ctx={ctx} title={t.closes_title}>
+      <h1>{t.closes_title}</h1>
+      <p class="hint">{t.closes_intro}</p>
+      {canRun && clinics.length > 0 && (
+        <form method="post" action="/followup/closes" class="actions">
+          <Csrf token={ctx.csrfToken} />
+          <label for="close-clinic">{t.closes_clinic}</label>
+          <select id="close-clinic" name="clinic">
+            {clinics.map((c) => (
+              <option value={c.id}>
+                {c.code} — {c.name}
+              </option>
+            ))}
+          </select>
+          <button type="submit">{t.closes_run}</button>
+        </form>
+      )}
+      {rows.length === 0 ? (
+        <p>{t.closes_empty}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.closes_day}</th>
+                <th scope="col">{t.closes_clinic}</th>
+                <th scope="col" class="num">
+                  {t.closes_patients}
+                </th>
+                <th scope="col" class="num">
+                  {t.closes_raised}
+                </th>
+                <th scope="col" class="num">
+                  {t.closes_returned}
+                </th>
+                <th scope="col">{t.closes_by}</th>
+              </tr>
+            </thead>
+            <tbody hx-disable>
+              {rows.map((r) => (
+                <tr>
+                  <td>{formatDay(r.service_day)}</td>
+                  <td>{r.clinic_code}</td>
+                  <td class="num">{r.patients}</td>
+                  <td class="num">{r.alerts_raised}</td>
+                  <td class="num">{r.alerts_closed}</td>
+                  <td>
+                    {r.run_by_name ?? t.closes_by_schedule} · {formatDateTime(r.at, timeZone)}
+                  </td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+    </Layout>
+  );
+}
