@@ -675,10 +675,16 @@ export const dayCloses = pgTable(
   (t) => [primaryKey({ columns: [t.clinicId, t.serviceDay] })],
 );
 
-/** R17/R18 levels, in order of urgency; each has its threshold of consecutive missed days. */
-export const ALERT_LEVELS = ['missed', 'counsellor', 'doctor', 'dropout'] as const;
+/**
+ * R17/R18 levels of missed days, in order of urgency (each has its threshold
+ * of consecutive missed days), and R19's grounds to review termination
+ * ('review', for the doctor; not about missed days, so not closed by a return).
+ */
+export const ALERT_LEVELS = ['missed', 'counsellor', 'doctor', 'dropout', 'review'] as const;
 export type AlertLevel = (typeof ALERT_LEVELS)[number];
-export const ALERT_CLOSINGS = ['returned', 'episode_ended', 'dropout_confirmed', 'dropout_rejected'] as const;
+export const MISSED_LEVELS = ['missed', 'counsellor', 'doctor', 'dropout'] as const satisfies readonly AlertLevel[];
+export type MissedLevel = (typeof MISSED_LEVELS)[number];
+export const ALERT_CLOSINGS = ['returned', 'episode_ended', 'dropout_confirmed', 'dropout_rejected', 'reviewed'] as const;
 export type AlertClosing = (typeof ALERT_CLOSINGS)[number];
 
 /**
@@ -702,12 +708,16 @@ export const alerts = pgTable(
       .notNull()
       .references(() => clinics.id),
     level: text('level').$type<AlertLevel>().notNull(),
-    /** The last covered day before the run (or the day before the episode started). */
+    /** The last covered day before the run (or the day before the episode started); for 'review', the day of the latest ground. */
     anchorDay: date('anchor_day', { mode: 'string' }).notNull(),
     /** The service day whose close reached the threshold, and the count then. */
     raisedDay: date('raised_day', { mode: 'string' }).notNull(),
     missedDays: integer('missed_days').notNull(),
+    /** Why, with rule ids: R19's grounds (never test results themselves). */
+    reasons: jsonb('reasons').$type<{ rule: string; code: string }[]>().notNull().default([]),
     raisedAt: timestamp('raised_at', { withTimezone: true }).notNull(),
+    /** The doctor's or manager's note when ruling on it. */
+    closedNote: text('closed_note').notNull().default(''),
     closedAt: timestamp('closed_at', { withTimezone: true }),
     closedAs: text('closed_as').$type<AlertClosing>(),
     closedBy: uuid('closed_by').references(() => users.id),

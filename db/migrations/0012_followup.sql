@@ -7,13 +7,15 @@ CREATE TABLE "alerts" (
 	"anchor_day" date NOT NULL,
 	"raised_day" date NOT NULL,
 	"missed_days" integer NOT NULL,
+	"reasons" jsonb DEFAULT '[]'::jsonb NOT NULL,
 	"raised_at" timestamp with time zone NOT NULL,
+	"closed_note" text DEFAULT '' NOT NULL,
 	"closed_at" timestamp with time zone,
 	"closed_as" text,
 	"closed_by" uuid,
-	CONSTRAINT "alerts_level_ck" CHECK (level in ('missed', 'counsellor', 'doctor', 'dropout')),
+	CONSTRAINT "alerts_level_ck" CHECK (level in ('missed', 'counsellor', 'doctor', 'dropout', 'review')),
 	CONSTRAINT "alerts_closed_ck" CHECK ((closed_at is null) = (closed_as is null)),
-	CONSTRAINT "alerts_closed_as_ck" CHECK (closed_as is null or closed_as in ('returned', 'episode_ended', 'dropout_confirmed', 'dropout_rejected'))
+	CONSTRAINT "alerts_closed_as_ck" CHECK (closed_as is null or closed_as in ('returned', 'episode_ended', 'dropout_confirmed', 'dropout_rejected', 'reviewed'))
 );
 --> statement-breakpoint
 CREATE TABLE "contacts" (

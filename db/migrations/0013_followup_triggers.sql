@@ -10,14 +10,14 @@ CREATE TRIGGER day_closes_append_only BEFORE UPDATE OR DELETE ON day_closes
   FOR EACH ROW EXECUTE FUNCTION mp_refuse_change();
 --> statement-breakpoint
 -- An alert is raised once and closed once: the only change allowed is setting
--- closed_at/closed_as/closed_by on an open alert; it is never deleted.
+-- closed_at/closed_as/closed_by/closed_note on an open alert; never deleted.
 CREATE OR REPLACE FUNCTION mp_alert_close_only() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   IF TG_OP = 'DELETE' THEN
     RAISE EXCEPTION 'alerts are never deleted' USING ERRCODE = 'restrict_violation';
   END IF;
   IF OLD.closed_at IS NOT NULL
-     OR (to_jsonb(NEW) - 'closed_at' - 'closed_as' - 'closed_by') IS DISTINCT FROM (to_jsonb(OLD) - 'closed_at' - 'closed_as' - 'closed_by') THEN
+     OR (to_jsonb(NEW) - 'closed_at' - 'closed_as' - 'closed_by' - 'closed_note') IS DISTINCT FROM (to_jsonb(OLD) - 'closed_at' - 'closed_as' - 'closed_by' - 'closed_note') THEN
     RAISE EXCEPTION 'an alert only closes, once' USING ERRCODE = 'restrict_violation';
   END IF;
   RETURN NEW;
@@ -28,12 +28,12 @@ CREATE TRIGGER alerts_close_only BEFORE UPDATE OR DELETE ON alerts
   FOR EACH ROW EXECUTE FUNCTION mp_alert_close_only();
 --> statement-breakpoint
 -- A covered day (a dose slot claimed: a dose here or as a guest, a take-home,
--- a supply) means the patient came back: their open alerts close at once,
--- in the dose's own transaction.
+-- a supply) means the patient came back: their open missed-day alerts close
+-- at once, in the dose's own transaction (an R19 review stays for the doctor).
 CREATE OR REPLACE FUNCTION mp_alerts_returned() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
   UPDATE alerts SET closed_at = now(), closed_as = 'returned'
-  WHERE patient_id = NEW.patient_id AND closed_at IS NULL;
+  WHERE patient_id = NEW.patient_id AND closed_at IS NULL AND level <> 'review';
   RETURN NULL;
 END;
 $$;

@@ -34,6 +34,7 @@ export const ACTIONS = [
   'dropout.rule', // confirm or reject a proposed dropout (R18)
   'dayclose.run', // close a service day now, on demand
   'delivery.view', // the outbox's delivery log, and sending a failed message again
+  'termination.review', // R19: record that the grounds to review termination were reviewed
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -70,6 +71,7 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'dropout.rule': ['manager'],
   'dayclose.run': ['manager'],
   'delivery.view': ['admin'],
+  'termination.review': ['doctor'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -158,6 +160,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /account/alerts': 'alerts.settings',
   'GET /admin/deliveries': 'delivery.view',
   'POST /admin/deliveries/:outboxId/retry': 'delivery.view',
+  'POST /followup/reviews/:alertId': 'termination.review',
 };
 
 /** Where each role lands after login. */

@@ -13,7 +13,7 @@
 //     start: follow-up is about this episode (a re-enrolment after a dropout
 //     is not "missed for 60 days" on its first day). The counter's R11 count
 //     for the dose still follows the last dose (decision.ts), which is safer.
-import type { AlertLevel } from '../../db/schema.ts';
+import type { MissedLevel } from '../../db/schema.ts';
 import { addDays, daysBetween } from './days.ts';
 import type { RuleParams } from './parameters.ts';
 
@@ -30,17 +30,17 @@ export function missedAtClose(lastCovered: string | null, episodeStart: string, 
 }
 
 /** Which rule each level comes from, for the reasons shown with an alert. */
-export const ALERT_RULES: Record<AlertLevel, 'R17' | 'R18'> = { missed: 'R17', counsellor: 'R17', doctor: 'R17', dropout: 'R18' };
+export const ALERT_RULES: Record<MissedLevel, 'R17' | 'R18'> = { missed: 'R17', counsellor: 'R17', doctor: 'R17', dropout: 'R18' };
 
 /** The consecutive missed days at which each level is reached (R17, R18). */
-export function thresholds(p: RuleParams): Record<AlertLevel, number> {
+export function thresholds(p: RuleParams): Record<MissedLevel, number> {
   return { missed: 1, counsellor: p.alert_counsellor_days, doctor: p.alert_doctor_days, dropout: p.dropout_days };
 }
 
 /** Every level reached by a count of missed days, least urgent first. */
-export function levelsReached(missed: number, p: RuleParams): AlertLevel[] {
+export function levelsReached(missed: number, p: RuleParams): MissedLevel[] {
   const t = thresholds(p);
-  return (Object.keys(t) as AlertLevel[]).filter((l) => missed >= t[l]);
+  return (Object.keys(t) as MissedLevel[]).filter((l) => missed >= t[l]);
 }
 
 /**
@@ -48,13 +48,13 @@ export function levelsReached(missed: number, p: RuleParams): AlertLevel[] {
  * found the patient in hospital or custody) covers the day. A hold pauses
  * escalation only; R11's count at the counter runs on regardless.
  */
-export function levelsToRaise(missed: number, holdUntil: string | null, day: string, p: RuleParams): AlertLevel[] {
+export function levelsToRaise(missed: number, holdUntil: string | null, day: string, p: RuleParams): MissedLevel[] {
   if (holdUntil !== null && holdUntil >= day) return [];
   return levelsReached(missed, p);
 }
 
-/** Who is told of an alert, beyond the list itself (R17: day 5 the doctor; R18: the manager confirms). */
-export function alertRecipients(level: AlertLevel): ('counsellor' | 'doctor' | 'manager')[] {
+/** Who is told of an alert, beyond the list itself (R17: day 5 the doctor; R18: the manager confirms; R19: the doctor decides). */
+export function alertRecipients(level: MissedLevel | 'review'): ('counsellor' | 'doctor' | 'manager')[] {
   switch (level) {
     case 'missed':
       return [];
@@ -64,6 +64,8 @@ export function alertRecipients(level: AlertLevel): ('counsellor' | 'doctor' | '
       return ['counsellor', 'doctor'];
     case 'dropout':
       return ['counsellor', 'manager'];
+    case 'review':
+      return ['doctor'];
   }
 }
 
@@ -76,4 +78,60 @@ export function bucketOf(missed: number): MissedBucket {
   if (missed <= 4) return 'd2_4';
   if (missed <= 13) return 'd5_13';
   return 'd14';
+}
+
+// R19, grounds to review termination (Decree 90/2016 as summarised; check
+// 141/2024). The system flags, a doctor decides. Counted at the close of `day`:
+//   violations      ≥ review_violations procedure violations (a diversion
+//                   incident at the swallow check, R13) in the
+//                   review_violations_window_days up to the day;
+//   opioid_positive ≥ review_opioid_positives consecutive positive opiate
+//                   tests among the tests dated from the start of maintenance
+//                   to review_opioid_window_days after it (and up to the day);
+//   other_drug      a positive test for a drug other than opiates and
+//                   methadone during the episode.
+// The evidence day is the day of the latest fact behind a ground: a review
+// already done for that evidence is not asked again.
+export const REVIEW_GROUNDS = ['violations', 'opioid_positive', 'other_drug'] as const;
+export type ReviewGround = (typeof REVIEW_GROUNDS)[number];
+
+export interface ReviewFacts {
+  episodeStart: string;
+  /** The first day of maintenance in this episode (an order in phase maintenance), if reached. */
+  maintenanceSince: string | null;
+  /** Days of procedure violations (diversion incidents). */
+  violations: readonly string[];
+  tests: readonly { testDate: string; results: Readonly<Record<string, 'positive' | 'negative'>> }[];
+}
+
+export function terminationGrounds(f: ReviewFacts, day: string, p: RuleParams): { grounds: ReviewGround[]; evidenceDay: string | null } {
+  const grounds: ReviewGround[] = [];
+  const evidence: string[] = [];
+  const from = addDays(day, -(p.review_violations_window_days - 1));
+  const recent = f.violations.filter((v) => v >= from && v <= day && v >= f.episodeStart).sort();
+  if (recent.length >= p.review_violations) {
+    grounds.push('violations');
+    evidence.push(recent[recent.length - 1]!);
+  }
+  const tests = f.tests.filter((t) => t.testDate >= f.episodeStart && t.testDate <= day).sort((a, b) => (a.testDate < b.testDate ? -1 : a.testDate > b.testDate ? 1 : 0));
+  if (f.maintenanceSince !== null) {
+    const until = addDays(f.maintenanceSince, p.review_opioid_window_days);
+    let run = 0;
+    let hit: string | null = null;
+    for (const t of tests) {
+      if (t.testDate < f.maintenanceSince || t.testDate > until || t.results.opiates === undefined) continue;
+      run = t.results.opiates === 'positive' ? run + 1 : 0;
+      if (run >= p.review_opioid_positives) hit = t.testDate;
+    }
+    if (hit !== null) {
+      grounds.push('opioid_positive');
+      evidence.push(hit);
+    }
+  }
+  const other = tests.filter((t) => Object.entries(t.results).some(([substance, r]) => r === 'positive' && substance !== 'opiates' && substance !== 'methadone'));
+  if (other.length > 0) {
+    grounds.push('other_drug');
+    evidence.push(other[other.length - 1]!.testDate);
+  }
+  return { grounds, evidenceDay: evidence.length ? evidence.sort()[evidence.length - 1]! : null };
 }

@@ -6,7 +6,7 @@
 
 export interface ParameterDef {
   rule: string;
-  kind: 'mg' | 'ml' | 'mg_per_ml' | 'days' | 'percent' | 'flag';
+  kind: 'mg' | 'ml' | 'mg_per_ml' | 'days' | 'count' | 'percent' | 'flag';
   default: number;
   min: number;
   max: number;
@@ -42,6 +42,10 @@ export const PARAMETERS = {
   alert_counsellor_days: { rule: 'R17', kind: 'days', default: 3, min: 1, max: 14, source: 'First dose-changing threshold', confirmed: false },
   alert_doctor_days: { rule: 'R17', kind: 'days', default: 5, min: 1, max: 30, source: 'Re-induction threshold', confirmed: false },
   dropout_days: { rule: 'R18', kind: 'days', default: 30, min: 7, max: 120, source: 'Vietnamese research and programme practice', confirmed: false },
+  review_violations: { rule: 'R19', kind: 'count', default: 2, min: 1, max: 10, source: 'Decree 90/2016 as summarised: ≥ 2 procedure violations in 6 months', confirmed: false },
+  review_violations_window_days: { rule: 'R19', kind: 'days', default: 182, min: 30, max: 730, source: 'Decree 90/2016 as summarised: 6 months', confirmed: false },
+  review_opioid_positives: { rule: 'R19', kind: 'count', default: 2, min: 1, max: 10, source: 'Decree 90/2016 as summarised: ≥ 2 consecutive positive opioid tests', confirmed: false },
+  review_opioid_window_days: { rule: 'R19', kind: 'days', default: 365, min: 30, max: 1095, source: 'Decree 90/2016 as summarised: within 12 months after reaching maintenance', confirmed: false },
 } as const satisfies Record<string, ParameterDef>;
 
 export type ParameterKey = keyof typeof PARAMETERS;

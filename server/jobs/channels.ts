@@ -8,7 +8,7 @@ import { messages } from '../../views/i18n/index.ts';
 import type { Config } from '../config.ts';
 import { DeliveryError, type AlertMessage, type Channel, type Channels } from './outbox.ts';
 
-const LEVEL_KEYS = { missed: 'alert_level_missed', counsellor: 'alert_level_counsellor', doctor: 'alert_level_doctor', dropout: 'alert_level_dropout' } as const;
+const LEVEL_KEYS = { missed: 'alert_level_missed', counsellor: 'alert_level_counsellor', doctor: 'alert_level_doctor', dropout: 'alert_level_dropout', review: 'alert_level_review' } as const;
 
 /** The words of a message in its recipient's language. */
 export function alertText(m: AlertMessage) {

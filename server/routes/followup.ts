@@ -1,9 +1,10 @@
 // Missed-dose follow-up over HTTP: the counsellor's list and contacts, the
 // in-app alerts (list and badge), the manager's dropout rulings and day
 // closes, one's own alert channels, and the admin's delivery log.
-import { and, asc, eq, inArray } from 'drizzle-orm';
+import { and, asc, eq, inArray, sql } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
+import { rows } from '../../db/sql.ts';
 import { clinics, CONTACT_METHODS, CONTACT_OUTCOMES, HOLDING_OUTCOMES, patients, userClinics, users } from '../../db/schema.ts';
 import { AlertsPage, BadgeFragment, ClosesPage, DropoutsPage } from '../../views/pages/alerts.tsx';
 import { AlertSettingsPage, DeliveriesPage } from '../../views/pages/deliveries.tsx';
@@ -15,8 +16,9 @@ import { attemptsOf, deliveryLog, retryFailed } from '../jobs/outbox.ts';
 import { channelsOn } from '../jobs/scheduler.ts';
 import { audit } from '../services/audit.ts';
 import { closeDueDays, recentCloses } from '../services/day-close.ts';
-import { dropoutProposals, inboxOf, logContact, markAllRead, missedList, ruleOnDropout, unreadCount, type MissedFilter } from '../services/follow-up.ts';
+import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, ruleOnDropout, unreadCount, type MissedFilter } from '../services/follow-up.ts';
 import { dayInput, text } from '../services/patient-schema.ts';
+import { renderPatientPage } from './patients.ts';
 import { actorOf, fieldErrors, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
 
 const optionalDay = z
@@ -115,7 +117,7 @@ export const followupRoutes = new Hono<AppEnv>()
   .get('/alerts', async (c) => {
     const user = c.var.session!.user;
     const list = await inboxOf(c.var.deps.db, user.id);
-    return render(c, AlertsPage({ ctx: viewContext(c), rows: list.map((r) => ({ ...r, since: addDays(r.anchor_day, 1), created_at: new Date(r.created_at), missed_days: Number(r.missed_days) })), timeZone: c.var.deps.config.DEFAULT_TIME_ZONE }));
+    return render(c, AlertsPage({ ctx: viewContext(c), rows: list.map((r) => ({ ...r, since: addDays(r.anchor_day, 1), grounds: groundsOf(r.reasons), created_at: new Date(r.created_at), missed_days: Number(r.missed_days) })), timeZone: c.var.deps.config.DEFAULT_TIME_ZONE }));
   })
   .get('/alerts/badge', async (c) => {
     const n = await unreadCount(c.var.deps.db, c.var.session!.user.id);
@@ -140,6 +142,18 @@ export const followupRoutes = new Hono<AppEnv>()
     await ruleOnDropout(services(c), actorOf(c), alertId, decision === 'confirm', note.success ? note.data : '', scopeOf(c));
     flash(c, decision === 'confirm' ? 'fu_dropout_confirmed' : 'fu_dropout_rejected');
     return c.redirect('/followup/dropouts', 303);
+  })
+  .post('/followup/reviews/:alertId', async (c) => {
+    const alertId = c.req.param('alertId');
+    if (!isUuid(alertId)) throw new NotFound('alert');
+    const body = await formBody(c);
+    const [a] = await rows<{ patient_id: string }>(c.var.deps.db, sql`select patient_id from alerts where id = ${alertId}::uuid and level = 'review'`);
+    if (!a) throw new NotFound('alert');
+    const note = text(1000).pipe(z.string().min(1)).safeParse(str(body, 'note'));
+    if (!note.success) return renderPatientPage(c, a.patient_id, { reviewError: { alertId, note: str(body, 'note').slice(0, 1000) }, status: 422 });
+    await markReviewed(services(c), actorOf(c), alertId, note.data, scopeOf(c));
+    flash(c, 'review_done_saved');
+    return c.redirect(`/patients/${a.patient_id}#follow-up`, 303);
   })
   .get('/followup/closes', async (c) => {
     const mine = await myClinics(c);

@@ -19,7 +19,7 @@ import { authoriseGuest, endEpisode, enrol, transfer } from '../services/episode
 import { inForce, ordersOfPatient, prescribe, recordUrineTest, SUBSTANCES } from '../services/orders.ts';
 import { dayInput, patientSchema, text } from '../services/patient-schema.ts';
 import { patientRecord } from '../services/patient-record.ts';
-import { alertsOf, contactsOf } from '../services/follow-up.ts';
+import { alertsOf, contactsOf, groundsOf } from '../services/follow-up.ts';
 import { addDays } from '../dosing/days.ts';
 import { addPhoto, counsellorsAt, MAX_PHOTO_BYTES, findDuplicates, getPatientInScope, latestPhoto, registerPatient, searchPatients, updatePatient, type PatientInput } from '../services/patients.ts';
 import { rulesForClinic } from '../services/rule-sets.ts';
@@ -137,7 +137,11 @@ const emptyValues = (homeClinicId: string): PatientFormValues => ({ ...(Object.f
 // ---------------------------------------------------------------------------
 // The patient page, with a form's errors and values when one was refused.
 
-async function renderPatientPage(c: Ctx, id: string, opts: { errors?: Errors; openForm?: string; values?: Record<string, string>; findings?: FindingView[]; status?: 200 | 409 | 422 } = {}) {
+export async function renderPatientPage(
+  c: Ctx,
+  id: string,
+  opts: { errors?: Errors; openForm?: string; values?: Record<string, string>; findings?: FindingView[]; reviewError?: { alertId: string; note: string }; status?: 200 | 409 | 422 } = {},
+) {
   const { db } = c.var.deps;
   const user = c.var.session!.user;
   const scope = scopeOf(c);
@@ -208,7 +212,18 @@ async function renderPatientPage(c: Ctx, id: string, opts: { errors?: Errors; op
     findings: opts.findings ?? [],
     followup: can(r, 'followup.view')
       ? {
-          alerts: (await alertsOf(db, id)).map((a) => ({ id: a.id, level: a.level, since: addDays(a.anchor_day, 1), raisedDay: a.raised_day, missedDays: Number(a.missed_days), closedAs: a.closed_as })),
+          alerts: (await alertsOf(db, id)).map((a) => ({
+            id: a.id,
+            level: a.level,
+            since: addDays(a.anchor_day, 1),
+            raisedDay: a.raised_day,
+            missedDays: Number(a.missed_days),
+            grounds: groundsOf(a.reasons),
+            closedAs: a.closed_as,
+            closedNote: a.closed_note,
+          })),
+          canReview: can(r, 'termination.review'),
+          reviewError: opts.reviewError,
           contacts: (await contactsOf(db, id, can(r, 'contact.notes'))).map((x) => ({
             id: x.id,
             at: new Date(x.at),

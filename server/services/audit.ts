@@ -45,6 +45,7 @@ export const AUDIT_ACTIONS = [
   'dropout_reject',
   'notify_settings',
   'outbox_retry',
+  'termination_review',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

@@ -3,6 +3,8 @@
 // covered days being the dose slots (a dose here or as a guest elsewhere, a
 // take-home day, a supply) — and the alerts of R17/R18 are raised, with their
 // in-app messages and outbox rows, in one transaction per clinic and day.
+// R19's grounds to review termination are flagged to the doctors the same way
+// (in the app only: they rest on test results, which never leave it).
 //
 // Once only: the day_closes row is written in the same transaction, after a
 // PostgreSQL advisory lock that serialises closers across server instances
@@ -13,7 +15,7 @@ import type { Db } from '../../db/client.ts';
 import type { AlertLevel } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
 import { addDays, daysBetween } from '../dosing/days.ts';
-import { anchorDay, levelsToRaise, missedAtClose } from '../dosing/follow-up.ts';
+import { anchorDay, levelsToRaise, missedAtClose, terminationGrounds } from '../dosing/follow-up.ts';
 import { localTime, serviceDay } from '../clock.ts';
 import type { ServiceDeps } from './context.ts';
 import { rulesForClinic } from './rule-sets.ts';
@@ -43,6 +45,9 @@ type Counted = {
   start_date: string;
   last_covered: string | null;
   hold_until: string | null;
+  maintenance_since: string | null;
+  violations: string[] | null;
+  tests: { d: string; r: Record<string, 'positive' | 'negative'> }[] | string | null;
 };
 
 /**
@@ -58,26 +63,42 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
     const now = clock.now().toISOString();
 
     // Every open episode of the clinic that had begun by that day, with its
-    // last covered day up to it and the hold of the latest contact.
+    // last covered day up to it, the hold of the latest contact, and R19's
+    // facts (start of maintenance, diversion days, the episode's drug tests).
     const counted = await rows<Counted>(
       tx,
       sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
                  (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date)::text as last_covered,
-                 (select c.hold_until from contacts c where c.patient_id = e.patient_id order by c.at desc limit 1)::text as hold_until
+                 (select c.hold_until from contacts c where c.patient_id = e.patient_id order by c.at desc limit 1)::text as hold_until,
+                 (select min(o.start_date) from dose_orders o where o.episode_id = e.id and o.phase = 'maintenance' and o.start_date <= ${day}::date)::text as maintenance_since,
+                 (select array_agg(d.service_day::text) from swallow_checks sc join doses d on d.id = sc.dose_id
+                   where sc.patient_id = e.patient_id and sc.outcome = 'diversion' and d.service_day between e.start_date and ${day}::date) as violations,
+                 (select json_agg(json_build_object('d', u.test_date::text, 'r', u.results)) from urine_tests u
+                   where u.patient_id = e.patient_id and u.test_date between e.start_date and ${day}::date) as tests
           from episodes e
           where e.clinic_id = ${clinicId}::uuid and e.end_date is null and e.start_date <= ${day}::date`,
     );
 
-    const raise = { episode: [] as string[], patient: [] as string[], level: [] as string[], anchor: [] as string[], missed: [] as number[] };
+    const raise = { episode: [] as string[], patient: [] as string[], level: [] as string[], anchor: [] as string[], missed: [] as number[], reasons: [] as string[] };
+    const add = (c: Counted, level: AlertLevel, anchor: string, missed: number, reasons: { rule: string; code: string }[]) => {
+      raise.episode.push(c.episode_id);
+      raise.patient.push(c.patient_id);
+      raise.level.push(level);
+      raise.anchor.push(anchor);
+      raise.missed.push(missed);
+      raise.reasons.push(JSON.stringify(reasons));
+    };
     for (const c of counted) {
       const missed = missedAtClose(c.last_covered, c.start_date, day);
-      for (const level of levelsToRaise(missed, c.hold_until, day, rules.params)) {
-        raise.episode.push(c.episode_id);
-        raise.patient.push(c.patient_id);
-        raise.level.push(level);
-        raise.anchor.push(anchorDay(c.last_covered, c.start_date));
-        raise.missed.push(missed);
-      }
+      for (const level of levelsToRaise(missed, c.hold_until, day, rules.params)) add(c, level, anchorDay(c.last_covered, c.start_date), missed, []);
+      if (c.violations === null && c.tests === null) continue;
+      const tests = typeof c.tests === 'string' ? (JSON.parse(c.tests) as { d: string; r: Record<string, 'positive' | 'negative'> }[]) : (c.tests ?? []);
+      const r19 = terminationGrounds(
+        { episodeStart: c.start_date, maintenanceSince: c.maintenance_since, violations: c.violations ?? [], tests: tests.map((t) => ({ testDate: t.d, results: t.r })) },
+        day,
+        rules.params,
+      );
+      if (r19.evidenceDay !== null) add(c, 'review', r19.evidenceDay, missed, r19.grounds.map((g) => ({ rule: 'R19', code: g })));
     }
 
     // A patient covered after an alert's run began came back (the dose slot's
@@ -86,24 +107,27 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
       tx,
       sql`update alerts a set closed_at = ${now}::timestamptz, closed_as = 'returned'
           where a.clinic_id = ${clinicId}::uuid and a.closed_at is null
+            and a.level <> 'review'
             and exists (select 1 from dose_slots s where s.patient_id = a.patient_id and s.service_day > a.anchor_day and s.service_day <= ${day}::date)
           returning a.id`,
     );
 
     // New alerts (an open one of the same episode and level stays as it is;
-    // a dropout the manager rejected is not proposed again for the same run),
-    // then who hears of each: the patient's counsellor (or, with none, the
-    // clinic's counsellors), the doctors at level 'doctor', the managers at
+    // a dropout the manager rejected is not proposed again for the same run,
+    // nor a review the doctor did for the same evidence), then who hears of
+    // each: the patient's counsellor (or, with none, the clinic's
+    // counsellors), the doctors at 'doctor' and 'review', the managers at
     // 'dropout'; staff of the clinic or of the facility a satellite hangs off.
     const raised = await rows<{ level: AlertLevel; n: number }>(
       tx,
       sql`with raised as (
-            insert into alerts (patient_id, episode_id, clinic_id, level, anchor_day, raised_day, missed_days, raised_at)
-            select t.patient_id, t.episode_id, ${clinicId}::uuid, t.level, t.anchor, ${day}::date, t.missed, ${now}::timestamptz
+            insert into alerts (patient_id, episode_id, clinic_id, level, anchor_day, raised_day, missed_days, reasons, raised_at)
+            select t.patient_id, t.episode_id, ${clinicId}::uuid, t.level, t.anchor, ${day}::date, t.missed, t.reasons, ${now}::timestamptz
             from unnest(${pgArray(raise.patient)}::uuid[], ${pgArray(raise.episode)}::uuid[], ${pgArray(raise.level)}::text[],
-                        ${pgArray(raise.anchor)}::date[], ${pgArray(raise.missed.map(String))}::int[]) as t(patient_id, episode_id, level, anchor, missed)
+                        ${pgArray(raise.anchor)}::date[], ${pgArray(raise.missed.map(String))}::int[], ${pgArray(raise.reasons)}::jsonb[])
+                 as t(patient_id, episode_id, level, anchor, missed, reasons)
             where not exists (select 1 from alerts x where x.episode_id = t.episode_id and x.level = t.level
-                                and x.anchor_day = t.anchor and x.closed_as = 'dropout_rejected')
+                                and x.anchor_day = t.anchor and x.closed_as in ('dropout_rejected', 'reviewed'))
             on conflict (episode_id, level) where closed_at is null do nothing
             returning id, patient_id, level
           ), place as (
@@ -114,26 +138,26 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
             from users u where u.active and u.role in ('counsellor', 'doctor', 'manager')
               and exists (select 1 from user_clinics uc where uc.user_id = u.id and uc.clinic_id in (select id from place))
           ), told as (
-            select r.id as alert_id, s.*
+            select r.id as alert_id, r.level, s.*
             from raised r join patients p on p.id = r.patient_id
             join staff s on
-              (s.role = 'counsellor' and r.level <> 'missed' and (s.id = p.counsellor_id
+              (s.role = 'counsellor' and r.level not in ('missed', 'review') and (s.id = p.counsellor_id
                  or not exists (select 1 from staff x where x.id = p.counsellor_id and x.role = 'counsellor')))
-              or (s.role = 'doctor' and r.level = 'doctor')
+              or (s.role = 'doctor' and r.level in ('doctor', 'review'))
               or (s.role = 'manager' and r.level = 'dropout')
           ), in_app as (
             insert into inbox (user_id, alert_id) select id, alert_id from told on conflict do nothing
           ), queued as (
             insert into outbox (alert_id, user_id, channel, next_attempt_at)
-            select alert_id, id, 'email', ${now}::timestamptz from told where ${channels.email}::boolean and notify_email and email <> ''
+            select alert_id, id, 'email', ${now}::timestamptz from told where ${channels.email}::boolean and notify_email and email <> '' and level <> 'review'
             union all
-            select alert_id, id, 'webhook', ${now}::timestamptz from told where ${channels.webhook}::boolean and notify_webhook and webhook_to <> ''
+            select alert_id, id, 'webhook', ${now}::timestamptz from told where ${channels.webhook}::boolean and notify_webhook and webhook_to <> '' and level <> 'review'
             on conflict do nothing
           )
           select level, count(*)::int as n from raised group by level`,
     );
 
-    const byLevel: Record<AlertLevel, number> = { missed: 0, counsellor: 0, doctor: 0, dropout: 0 };
+    const byLevel: Record<AlertLevel, number> = { missed: 0, counsellor: 0, doctor: 0, dropout: 0, review: 0 };
     for (const r of raised) byLevel[r.level] = Number(r.n);
     const total = raised.reduce((n, r) => n + Number(r.n), 0);
     await tx.execute(

@@ -3,13 +3,13 @@
 // and the manager's ruling on a proposed dropout (R18).
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { HOLDING_OUTCOMES, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
+import { HOLDING_OUTCOMES, type AlertClosing, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
 import { addDays } from '../dosing/days.ts';
 import { bucketOf, missedAtClose, type MissedBucket } from '../dosing/follow-up.ts';
 import { serviceDay } from '../clock.ts';
 import { Conflict, Invalid, NotFound, type FieldErrors } from '../errors.ts';
-import { audit } from './audit.ts';
+import { audit, type AuditAction } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
 import { endEpisode } from './episodes.ts';
 import { getPatientInScope } from './patients.ts';
@@ -48,7 +48,7 @@ export interface MissedFilter {
   bucket?: MissedBucket;
 }
 
-const LEVEL_RANK: Record<AlertLevel, number> = { missed: 1, counsellor: 2, doctor: 3, dropout: 4 };
+const LEVEL_RANK: Record<AlertLevel, number> = { review: 0, missed: 1, counsellor: 2, doctor: 3, dropout: 4 };
 
 /**
  * Patients in an open episode at the given clinics who have missed at least
@@ -99,7 +99,7 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
                p.next_of_kin_name, p.next_of_kin_phone, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
                p.counsellor_id, cu.full_name as counsellor_name, e.start_date::text as start_date, lc.day::text as last_covered,
-               (select a.level from alerts a where a.episode_id = e.id and a.closed_at is null
+               (select a.level from alerts a where a.episode_id = e.id and a.closed_at is null and a.level <> 'review'
                  order by array_position(array['missed','counsellor','doctor','dropout'], a.level) desc limit 1) as alert_level,
                ct.at as contact_at, ct.method as contact_method, ct.outcome as contact_outcome, ct.next_action_date::text as contact_next,
                ct.hold_until::text as contact_hold, ct.return_date::text as contact_return, ctu.full_name as contact_by
@@ -240,11 +240,17 @@ export async function contactsOf(db: Db, patientId: string, withNotes: boolean) 
   return list.map((c) => ({ ...c, at: new Date(c.at).toISOString(), note: withNotes ? c.note : null }));
 }
 
+/** R19's grounds from an alert's reasons (a jsonb column: an array, or its text on some drivers). */
+export function groundsOf(reasons: { rule: string; code: string }[] | string): ('violations' | 'opioid_positive' | 'other_drug')[] {
+  const list = typeof reasons === 'string' ? (JSON.parse(reasons) as { rule: string; code: string }[]) : reasons;
+  return list.filter((r) => r.rule === 'R19').map((r) => r.code as 'violations');
+}
+
 /** A patient's alerts (open and closed), newest first. */
 export async function alertsOf(db: Db, patientId: string) {
-  return rows<{ id: string; level: AlertLevel; anchor_day: string; raised_day: string; missed_days: number; closed_at: string | null; closed_as: string | null }>(
+  return rows<{ id: string; level: AlertLevel; anchor_day: string; raised_day: string; missed_days: number; reasons: { rule: string; code: string }[] | string; closed_at: string | null; closed_as: string | null; closed_note: string }>(
     db,
-    sql`select id, level, anchor_day::text as anchor_day, raised_day::text as raised_day, missed_days, closed_at, closed_as
+    sql`select id, level, anchor_day::text as anchor_day, raised_day::text as raised_day, missed_days, reasons, closed_at, closed_as, closed_note
         from alerts where patient_id = ${patientId}::uuid order by raised_at desc, array_position(array['missed','counsellor','doctor','dropout'], level) desc limit 100`,
   );
 }
@@ -259,6 +265,7 @@ export async function inboxOf(db: Db, userId: string, limit = 100) {
     level: AlertLevel;
     missed_days: number;
     anchor_day: string;
+    reasons: { rule: string; code: string }[] | string;
     alert_open: boolean;
     patient_id: string;
     code: string;
@@ -267,7 +274,7 @@ export async function inboxOf(db: Db, userId: string, limit = 100) {
     clinic_code: string;
   }>(
     db,
-    sql`select i.id, i.alert_id, i.created_at, i.read_at, a.level, a.missed_days, a.anchor_day::text as anchor_day, a.closed_at is null as alert_open,
+    sql`select i.id, i.alert_id, i.created_at, i.read_at, a.level, a.missed_days, a.anchor_day::text as anchor_day, a.reasons, a.closed_at is null as alert_open,
                p.id as patient_id, p.code, p.full_name, p.phone, c.code as clinic_code
         from inbox i join alerts a on a.id = i.alert_id join patients p on p.id = a.patient_id join clinics c on c.id = a.clinic_id
         where i.user_id = ${userId}::uuid order by i.created_at desc, i.id limit ${limit}::int`,
@@ -307,29 +314,41 @@ export async function dropoutProposals(db: Db, clinicIds: string[]) {
  * to be elsewhere, say); the other alerts stay open.
  */
 export async function ruleOnDropout(deps: ServiceDeps, actor: Actor, alertId: string, confirm: boolean, note: string, scope: string[] | null): Promise<void> {
-  const [a] = await rows<{ patient_id: string; clinic_id: string; raised_day: string; closed_at: string | null; level: AlertLevel }>(
-    deps.db,
-    sql`select patient_id, clinic_id, raised_day::text as raised_day, closed_at, level from alerts where id = ${alertId}::uuid`,
-  );
-  if (!a || a.level !== 'dropout' || (scope && !scope.includes(a.clinic_id))) throw new NotFound('alert');
+  await closeByRuling(deps, actor, alertId, scope, { level: 'dropout', closedAs: confirm ? 'dropout_confirmed' : 'dropout_rejected', action: confirm ? 'dropout_confirm' : 'dropout_reject', note }, async (tx, a) => {
+    if (confirm) await endEpisode({ db: tx, clock: deps.clock }, actor, { patientId: a.patient_id, endDate: a.raised_day, reason: 'dropped_out', note }, scope);
+  });
+}
+
+/**
+ * R19: the doctor has reviewed the grounds and treatment goes on (ending the
+ * episode for violations is done on the patient page, and closes the alert).
+ * The same evidence is not flagged again; new evidence is.
+ */
+export async function markReviewed(deps: ServiceDeps, actor: Actor, alertId: string, note: string, scope: string[] | null): Promise<void> {
+  await closeByRuling(deps, actor, alertId, scope, { level: 'review', closedAs: 'reviewed', action: 'termination_review', note });
+}
+
+type RuledAlert = { patient_id: string; clinic_id: string; raised_day: string; closed_at: string | null; level: AlertLevel };
+
+async function closeByRuling(
+  deps: ServiceDeps,
+  actor: Actor,
+  alertId: string,
+  scope: string[] | null,
+  r: { level: AlertLevel; closedAs: AlertClosing; action: AuditAction; note: string },
+  then?: (tx: Db, a: RuledAlert) => Promise<void>,
+): Promise<void> {
+  const [a] = await rows<RuledAlert>(deps.db, sql`select patient_id, clinic_id, raised_day::text as raised_day, closed_at, level from alerts where id = ${alertId}::uuid`);
+  if (!a || a.level !== r.level || (scope && !scope.includes(a.clinic_id))) throw new NotFound('alert');
   if (a.closed_at) throw new Conflict('fu_err_already_ruled');
   await deps.db.transaction(async (tx) => {
     const closed = await rows(
       tx,
-      sql`update alerts set closed_at = ${deps.clock.now().toISOString()}::timestamptz, closed_as = ${confirm ? 'dropout_confirmed' : 'dropout_rejected'}::text, closed_by = ${actor.userId}::uuid
+      sql`update alerts set closed_at = ${deps.clock.now().toISOString()}::timestamptz, closed_as = ${r.closedAs}::text, closed_by = ${actor.userId}::uuid, closed_note = ${r.note}::text
           where id = ${alertId}::uuid and closed_at is null returning id`,
     );
     if (closed.length !== 1) throw new Conflict('fu_err_already_ruled');
-    await audit(tx, {
-      action: confirm ? 'dropout_confirm' : 'dropout_reject',
-      actorId: actor.userId,
-      clinicId: a.clinic_id,
-      entityType: 'alert',
-      entityId: alertId,
-      details: { patientId: a.patient_id },
-      address: actor.address,
-      at: deps.clock.now(),
-    });
-    if (confirm) await endEpisode({ db: tx, clock: deps.clock }, actor, { patientId: a.patient_id, endDate: a.raised_day, reason: 'dropped_out', note }, scope);
+    await audit(tx, { action: r.action, actorId: actor.userId, clinicId: a.clinic_id, entityType: 'alert', entityId: alertId, details: { patientId: a.patient_id }, address: actor.address, at: deps.clock.now() });
+    await then?.(tx, a);
   });
 }

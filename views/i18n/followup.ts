@@ -11,6 +11,7 @@ export const vi = {
   alert_level_counsellor: 'Cần tư vấn viên liên hệ',
   alert_level_doctor: 'Cần tư vấn viên và bác sĩ',
   alert_level_dropout: 'Ngưỡng bỏ trị',
+  alert_level_review: 'Xem xét chấm dứt điều trị (R19)',
 
   alert_msg_subject: (p: { level: string; code: string; missed: number }) => `[Methadone Point] ${p.level}: ${p.code} bỏ ${p.missed} ngày liên tiếp`,
   alert_msg_body: (p: Alert & { level: string }) =>
@@ -161,6 +162,7 @@ export const vi = {
   alert_closed_episode_ended: 'đã đóng: kết thúc đợt điều trị',
   alert_closed_dropout_confirmed: 'đã đóng: xác nhận bỏ trị',
   alert_closed_dropout_rejected: 'đã đóng: không xác nhận bỏ trị',
+  alert_closed_reviewed: 'bác sĩ đã xem xét: tiếp tục điều trị',
   fu_err_hold_required: 'Nằm viện hoặc bị tạm giữ: nhập ngày dự kiến kết thúc (tạm dừng nhắc đến ngày đó).',
   fu_err_date_past: 'Ngày này đã qua: chọn hôm nay hoặc một ngày sau.',
   fu_err_already_ruled: 'Đề xuất này đã được xử lý (có thể người bệnh đã quay lại hoặc người khác vừa quyết định).',
@@ -171,6 +173,16 @@ export const vi = {
   audit_action_dropout_reject: 'Không xác nhận bỏ trị',
   audit_action_notify_settings: 'Đổi cách nhận cảnh báo',
   audit_action_outbox_retry: 'Gửi lại thông báo',
+  audit_action_termination_review: 'Bác sĩ xem xét căn cứ chấm dứt điều trị (R19)',
+  review_ground_violations: 'vi phạm quy trình (ngậm/nhổ thuốc) nhiều lần trong 6 tháng',
+  review_ground_opioid_positive: 'xét nghiệm dương tính chất dạng thuốc phiện liên tiếp sau khi vào duy trì',
+  review_ground_other_drug: 'xét nghiệm dương tính với ma túy khác',
+  review_grounds_line: (p: { grounds: string }) => `Căn cứ xem xét chấm dứt điều trị: ${p.grounds}. Bác sĩ quyết định.`,
+  review_done_note: 'Nhận xét của bác sĩ',
+  review_done: 'Đã xem xét: tiếp tục điều trị',
+  review_done_hint: 'Nếu quyết định chấm dứt, dùng mục “Kết thúc đợt điều trị” với lý do vi phạm.',
+  review_done_saved: 'Đã ghi nhận: bác sĩ đã xem xét, tiếp tục điều trị.',
+  err_review_done_note: 'Ghi nhận xét của bác sĩ.',
 
   alert_msg_sms: (p: Alert) => `${p.code} ${p.name} bo ${p.missed} ngay tu ${p.since}. DT ${p.phone || '-'}. ${p.clinic}`,
 };
@@ -180,6 +192,7 @@ export const en: Shape<typeof vi> = {
   alert_level_counsellor: 'Counsellor to contact',
   alert_level_doctor: 'Counsellor and doctor',
   alert_level_dropout: 'Dropout threshold',
+  alert_level_review: 'Termination review (R19)',
 
   alert_msg_subject: (p) => `[Methadone Point] ${p.level}: ${p.code} missed ${p.missed} days in a row`,
   alert_msg_body: (p) =>
@@ -329,6 +342,7 @@ export const en: Shape<typeof vi> = {
   alert_closed_episode_ended: 'closed: the episode ended',
   alert_closed_dropout_confirmed: 'closed: dropout confirmed',
   alert_closed_dropout_rejected: 'closed: dropout not confirmed',
+  alert_closed_reviewed: 'reviewed by the doctor: treatment continues',
   fu_err_hold_required: 'In hospital or custody: enter the expected end date (reminders pause until then).',
   fu_err_date_past: 'This date has passed: choose today or a later day.',
   fu_err_already_ruled: 'This proposal has already been dealt with (the patient may have come back, or someone else just decided).',
@@ -339,6 +353,16 @@ export const en: Shape<typeof vi> = {
   audit_action_dropout_reject: 'Dropout not confirmed',
   audit_action_notify_settings: 'Alert channels changed',
   audit_action_outbox_retry: 'Message sent again',
+  audit_action_termination_review: "Doctor's review of grounds to end treatment (R19)",
+  review_ground_violations: 'repeated procedure violations (diversion) within 6 months',
+  review_ground_opioid_positive: 'consecutive positive opioid tests after reaching maintenance',
+  review_ground_other_drug: 'a positive test for another drug',
+  review_grounds_line: (p) => `Grounds to review ending treatment: ${p.grounds}. The doctor decides.`,
+  review_done_note: "Doctor's note",
+  review_done: 'Reviewed: treatment continues',
+  review_done_hint: "To end treatment, use “End the episode” with the reason 'discharged for violations'.",
+  review_done_saved: 'Noted: reviewed by the doctor, treatment continues.',
+  err_review_done_note: "Write the doctor's note.",
 
   alert_msg_sms: (p) => `${p.code} ${p.name} missed ${p.missed} days since ${p.since}. Tel ${p.phone || '-'}. ${p.clinic}`,
 };

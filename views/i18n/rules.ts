@@ -50,6 +50,7 @@ export const vi = {
   rules_group_R16: 'R16 Điều trị tạm thời tại cơ sở khác',
   rules_group_R17: 'R17 Cảnh báo bỏ liều',
   rules_group_R18: 'R18 Bỏ điều trị',
+  rules_group_R19: 'R19 Căn cứ xem xét chấm dứt điều trị',
 
   param_concentration_mg_per_ml: 'Nồng độ dung dịch methadone',
   param_measuring_resolution_ml: 'Độ chia nhỏ nhất khi đong (thể tích làm tròn xuống)',
@@ -78,6 +79,10 @@ export const vi = {
   param_alert_counsellor_days: 'Cảnh báo tư vấn viên từ ngày bỏ liều thứ',
   param_alert_doctor_days: 'Cảnh báo tư vấn viên và bác sĩ từ ngày bỏ liều thứ',
   param_dropout_days: 'Bỏ điều trị sau số ngày liên tiếp không được cấp thuốc',
+  param_review_violations: 'Số lần vi phạm quy trình (ngậm/nhổ thuốc) để xem xét chấm dứt điều trị',
+  param_review_violations_window_days: 'Trong khoảng (ngày) để đếm vi phạm',
+  param_review_opioid_positives: 'Số lần liên tiếp xét nghiệm dương tính chất dạng thuốc phiện',
+  param_review_opioid_window_days: 'Trong khoảng (ngày) kể từ khi vào giai đoạn duy trì',
 
   rules_consistency_first_dose_warn_mg: 'Mức cảnh báo liều đầu tiên không được lớn hơn liều đầu tiên tối đa.',
   rules_consistency_titration_order_min_days: 'Thời hạn tối thiểu không được lớn hơn thời hạn tối đa.',
@@ -178,6 +183,7 @@ export const en: Shape<typeof vi> = {
   rules_group_R16: 'R16 Guest dosing',
   rules_group_R17: 'R17 Missed-dose alerts',
   rules_group_R18: 'R18 Dropout',
+  rules_group_R19: 'R19 Grounds to review termination',
 
   param_concentration_mg_per_ml: 'Methadone solution concentration',
   param_measuring_resolution_ml: 'Measuring resolution (volume rounded down)',
@@ -206,6 +212,10 @@ export const en: Shape<typeof vi> = {
   param_alert_counsellor_days: 'Counsellor alert from missed day',
   param_alert_doctor_days: 'Counsellor and doctor alert from missed day',
   param_dropout_days: 'Dropout after consecutive uncovered days',
+  param_review_violations: 'Procedure violations (diversion) before a termination review',
+  param_review_violations_window_days: 'Within (days), for counting violations',
+  param_review_opioid_positives: 'Consecutive positive opioid tests before a termination review',
+  param_review_opioid_window_days: 'Within (days) from reaching maintenance',
 
   rules_consistency_first_dose_warn_mg: 'The first-dose warning cannot be above the first-dose maximum.',
   rules_consistency_titration_order_min_days: 'The shortest length cannot be above the longest.',

@@ -14,6 +14,8 @@ export interface InboxRowView {
   missed_days: number;
   /** The first missed day. */
   since: string;
+  /** R19's grounds, for a 'review' alert. */
+  grounds: ('violations' | 'opioid_positive' | 'other_drug')[];
   alert_open: boolean;
   patient_id: string;
   code: string;
@@ -47,7 +49,13 @@ export function AlertsPage({ ctx, rows, timeZone }: { ctx: ViewContext; rows: In
               </a>
             </p>
             <p>
-              {t.alerts_line({ n: r.missed_days, since: formatDay(r.since), clinic: r.clinic_code })} {r.phone && <a href={`tel:${r.phone.replace(/[^\d+]/g, '')}`}>{r.phone}</a>}
+              {r.level === 'review' ? (
+                t.review_grounds_line({ grounds: r.grounds.map((g) => t[`review_ground_${g}`]).join('; ') })
+              ) : (
+                <>
+                  {t.alerts_line({ n: r.missed_days, since: formatDay(r.since), clinic: r.clinic_code })} {r.phone && <a href={`tel:${r.phone.replace(/[^\d+]/g, '')}`}>{r.phone}</a>}
+                </>
+              )}
             </p>
             <p class="muted small">
               {formatDateTime(r.created_at, timeZone)} {r.alert_open ? '' : `· ${t.alerts_closed}`}

@@ -3,7 +3,7 @@
 // call, address, next of kin, last dose, days missed, the open alert, the
 // last contact) and a form to log the contact. Made for a phone's width.
 import { CONTACT_METHODS, CONTACT_OUTCOMES, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
-import { Csrf, FormErrors, type Errors } from '../components.tsx';
+import { Csrf, FormErrors, describedBy, type Errors } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatDay } from '../format.ts';
 import { Layout } from '../layout.tsx';
@@ -193,36 +193,51 @@ function ContactForm({ ctx, patientId, filter, failed }: { ctx: ViewContext; pat
         <input type="hidden" name="bucket" value={filter.bucket} />
         {failed && <FormErrors errors={err} t={t} />}
         <label for={id('method')}>{t.fu_method}</label>
-        <select id={id('method')} name="method">
+        <select id={id('method')} name="method" {...describedBy(id('method'), err.method)}>
           {CONTACT_METHODS.map((m) => (
             <option value={m} selected={val.method === m}>
               {t[`contact_method_${m}`]}
             </option>
           ))}
         </select>
+        <FieldError id={id('method')} error={err.method} t={t} />
         <label for={id('outcome')}>{t.fu_outcome}</label>
-        <select id={id('outcome')} name="outcome" aria-invalid={err.outcome ? 'true' : undefined}>
+        <select id={id('outcome')} name="outcome" {...describedBy(id('outcome'), err.outcome)}>
           {CONTACT_OUTCOMES.map((o) => (
             <option value={o} selected={val.outcome === o}>
               {t[`contact_outcome_${o}`]}
             </option>
           ))}
         </select>
+        <FieldError id={id('outcome')} error={err.outcome} t={t} />
         <label for={id('returnDate')}>{t.fu_return_date}</label>
-        <input id={id('returnDate')} name="returnDate" type="date" value={val.returnDate} aria-invalid={err.returnDate ? 'true' : undefined} />
+        <input id={id('returnDate')} name="returnDate" type="date" value={val.returnDate} {...describedBy(id('returnDate'), err.returnDate)} />
+        <FieldError id={id('returnDate')} error={err.returnDate} t={t} />
         <label for={id('holdUntil')}>{t.fu_hold_until}</label>
-        <input id={id('holdUntil')} name="holdUntil" type="date" value={val.holdUntil} aria-invalid={err.holdUntil ? 'true' : undefined} />
+        <input id={id('holdUntil')} name="holdUntil" type="date" value={val.holdUntil} {...describedBy(id('holdUntil'), err.holdUntil)} />
+        <FieldError id={id('holdUntil')} error={err.holdUntil} t={t} />
         <p class="hint">{t.fu_hold_hint}</p>
         <label for={id('nextActionDate')}>{t.fu_next_action_date}</label>
-        <input id={id('nextActionDate')} name="nextActionDate" type="date" value={val.nextActionDate} aria-invalid={err.nextActionDate ? 'true' : undefined} />
+        <input id={id('nextActionDate')} name="nextActionDate" type="date" value={val.nextActionDate} {...describedBy(id('nextActionDate'), err.nextActionDate)} />
+        <FieldError id={id('nextActionDate')} error={err.nextActionDate} t={t} />
         <label for={id('note')}>{t.fu_note}</label>
-        <textarea id={id('note')} name="note" rows={3} maxlength={2000}>
+        <textarea id={id('note')} name="note" rows={3} maxlength={2000} {...describedBy(id('note'), err.note)}>
           {val.note}
         </textarea>
+        <FieldError id={id('note')} error={err.note} t={t} />
         <button type="submit">
           {t.fu_save_contact}
         </button>
       </form>
     </details>
   );
+}
+
+/** The message of one field of the contact form, tied to its input by aria-describedby (the summary above only says something is wrong). */
+function FieldError({ id, error, t }: { id: string; error: Errors[string] | undefined; t: ViewContext['t'] }) {
+  return error ? (
+    <small id={`${id}-error`} class="error" role="alert">
+      {t[error]}
+    </small>
+  ) : null;
 }

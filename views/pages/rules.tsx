@@ -100,6 +100,7 @@ function unitOf(def: ParameterDef, t: Messages): string | null {
       return t.rules_unit_days;
     case 'percent':
       return t.rules_unit_percent;
+    case 'count':
     case 'flag':
       return null;
     default:
@@ -113,6 +114,7 @@ function displayValue(key: ParameterKey, value: number, ctx: ViewContext): strin
   if (def.kind === 'flag') return value ? t.rules_flag_on : t.rules_flag_off;
   if (def.kind === 'days') return t.rules_n_days({ n: plainNumber(value, locale) });
   if (def.kind === 'percent') return `${plainNumber(value, locale)} %`;
+  if (def.kind === 'count') return plainNumber(value, locale);
   return `${plainNumber(value, locale)} ${unitOf(def, t)}`;
 }
 
@@ -280,7 +282,7 @@ function VersionForm(props: RulesPageProps) {
                         id={valueId}
                         name={valueId}
                         value={f.values[k]}
-                        inputmode={def.kind === 'days' ? 'numeric' : 'decimal'}
+                        inputmode={def.kind === 'days' || def.kind === 'count' ? 'numeric' : 'decimal'}
                         autocomplete="off"
                         maxlength={12}
                         required
