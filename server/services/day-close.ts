@@ -20,8 +20,8 @@ import { localTime, serviceDay } from '../clock.ts';
 import type { ServiceDeps } from './context.ts';
 import { rulesForClinic } from './rule-sets.ts';
 
-/** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001). */
-const DAY_CLOSE_LOCK = 7340002;
+/** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001, the default rule set 7340002). */
+const DAY_CLOSE_LOCK = 7340003;
 /** A server off for longer than this closes only the most recent days: the counts are the same, only the day each alert was raised differs. */
 export const MAX_CATCH_UP_DAYS = 31;
 
@@ -61,6 +61,9 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
     const done = await rows(tx, sql`select 1 from day_closes where clinic_id = ${clinicId}::uuid and service_day = ${day}::date`);
     if (done.length > 0) return null;
     const now = clock.now().toISOString();
+    const [clinic] = await rows<{ time_zone: string }>(tx, sql`select time_zone from clinics where id = ${clinicId}::uuid`);
+    // The end of the day closed, as an instant: what was known by then counts (a catch-up does not use later contacts).
+    const dayEnd = sql`((${day}::date + 1)::timestamp at time zone ${clinic?.time_zone ?? 'Asia/Ho_Chi_Minh'}::text)`;
 
     // Every open episode of the clinic that had begun by that day, with its
     // last covered day up to it, the hold of the latest contact, and R19's
@@ -69,7 +72,7 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
       tx,
       sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
                  (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date)::text as last_covered,
-                 (select c.hold_until from contacts c where c.patient_id = e.patient_id order by c.at desc limit 1)::text as hold_until,
+                 (select c.hold_until from contacts c where c.patient_id = e.patient_id and c.at < ${dayEnd} order by c.at desc limit 1)::text as hold_until,
                  (select min(o.start_date) from dose_orders o where o.episode_id = e.id and o.phase = 'maintenance' and o.start_date <= ${day}::date)::text as maintenance_since,
                  (select array_agg(d.service_day::text) from swallow_checks sc join doses d on d.id = sc.dose_id
                    where sc.patient_id = e.patient_id and sc.outcome = 'diversion' and d.service_day between e.start_date and ${day}::date) as violations,

@@ -8,8 +8,12 @@ import { describeEachDatabase } from '../helpers/db.ts';
 import { makeClinic, makeUser } from '../helpers/fixtures.ts';
 import { addPatient, cover } from '../helpers/follow-up.ts';
 
-describeEachDatabase('day close smoke', (get) => {
-  it('raises and closes', async () => {
+// One patient's path through follow-up: the day close raises alerts for the
+// counsellor and the manager, the list orders them, a custody contact puts
+// one on hold, the manager confirms the dropout, a return closes the rest,
+// and a catch-up closes the days the server missed.
+describeEachDatabase('follow-up from day close to return', (get) => {
+  it('R17 R18: alerts raised, listed, held, ruled on and closed by the return', async () => {
     const { db } = get();
     const clock = new FixedClock(new Date('2026-11-23T11:00:00Z'));
     const c = await makeClinic(db);
@@ -44,5 +48,24 @@ describeEachDatabase('day close smoke', (get) => {
     const all = await closeDueDays({ db, clock: new FixedClock(new Date('2026-11-26T11:00:00Z')) }, { email: true, webhook: false });
     expect(all.map((x) => x.serviceDay)).toEqual(['2026-11-24', '2026-11-25', '2026-11-26']);
     expect((await db.select().from(dayCloses)).length).toBe(4);
+  });
+
+  it('R17 a catch-up counts a hold only from the day its contact was logged', async () => {
+    const { db } = get();
+    const c = await makeClinic(db);
+    const couns = await makeUser(db, 'counsellor', [c.id]);
+    const nurse = await makeUser(db, 'nurse', [c.id]);
+    const p = await addPatient(db, { clinicId: c.id, startDate: '2026-10-01', counsellorId: couns.id });
+    await cover(db, p, '2026-11-08', { givenBy: nurse.id });
+    // Logged on the 13th (local): in hospital until the 30th. The server was off after the 10th.
+    const clock = new FixedClock(new Date('2026-11-13T03:00:00Z'));
+    await logContact({ db, clock }, { userId: couns.id, address: null }, { patientId: p.id, method: 'phone', outcome: 'hospital', holdUntil: '2026-11-30', returnDate: null, nextActionDate: null, note: '' }, [c.id]);
+    await closeDay({ db, clock }, c.id, '2026-11-10', null, { email: false, webhook: false });
+    clock.set('2026-11-16T11:00:00Z');
+    const closed = await closeDueDays({ db, clock }, { email: false, webhook: false });
+    expect(closed.map((r) => r.serviceDay)).toEqual(['2026-11-11', '2026-11-12', '2026-11-13', '2026-11-14', '2026-11-15', '2026-11-16']);
+    // The 11th escalated as it would have on time (3 days: counsellor); from the 13th the hold pauses it (no 'doctor' at 5 days).
+    const raised = (await db.select().from(alerts).where(eq(alerts.patientId, p.id))).map((a) => [a.level, a.raisedDay]);
+    expect(raised.sort()).toEqual([['counsellor', '2026-11-11'], ['missed', '2026-11-10']]);
   });
 });
