@@ -120,7 +120,8 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
     // nor a review the doctor did for the same evidence), then who hears of
     // each: the patient's counsellor (or, with none, the clinic's
     // counsellors), the doctors at 'doctor' and 'review', the managers at
-    // 'dropout'; staff of the clinic or of the facility a satellite hangs off.
+    // 'dropout'; staff of the patient's clinic, or, for a satellite point
+    // with no one of that role, of the facility it hangs off.
     const raised = await rows<{ level: AlertLevel; n: number }>(
       tx,
       sql`with raised as (
@@ -133,13 +134,17 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
                                 and x.anchor_day = t.anchor and x.closed_as in ('dropout_rejected', 'reviewed'))
             on conflict (episode_id, level) where closed_at is null do nothing
             returning id, patient_id, level
-          ), place as (
-            select id from clinics where id = ${clinicId}::uuid
-            union select parent_id from clinics where id = ${clinicId}::uuid and parent_id is not null
-          ), staff as (
+          ), here as (
             select u.id, u.role, u.notify_email, u.email, u.notify_webhook, u.webhook_to
             from users u where u.active and u.role in ('counsellor', 'doctor', 'manager')
-              and exists (select 1 from user_clinics uc where uc.user_id = u.id and uc.clinic_id in (select id from place))
+              and exists (select 1 from user_clinics uc where uc.user_id = u.id and uc.clinic_id = ${clinicId}::uuid)
+          ), staff as (
+            select * from here
+            union all
+            select u.id, u.role, u.notify_email, u.email, u.notify_webhook, u.webhook_to
+            from users u where u.active and u.role in ('counsellor', 'doctor', 'manager')
+              and not exists (select 1 from here h where h.role = u.role)
+              and exists (select 1 from user_clinics uc join clinics c on c.parent_id = uc.clinic_id where uc.user_id = u.id and c.id = ${clinicId}::uuid)
           ), told as (
             select r.id as alert_id, r.level, s.*
             from raised r join patients p on p.id = r.patient_id

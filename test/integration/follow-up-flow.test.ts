@@ -68,4 +68,24 @@ describeEachDatabase('follow-up from day close to return', (get) => {
     const raised = (await db.select().from(alerts).where(eq(alerts.patientId, p.id))).map((a) => [a.level, a.raisedDay]);
     expect(raised.sort()).toEqual([['counsellor', '2026-11-11'], ['missed', '2026-11-10']]);
   });
+
+  it('R17 a satellite point with its own counsellor: she is told, not the facility\'s; without one, the facility\'s counsellor is', async () => {
+    const { db } = get();
+    const clock = new FixedClock(new Date('2026-11-23T11:00:00Z'));
+    const facility = await makeClinic(db);
+    const staffed = await makeClinic(db, { kind: 'satellite', parentId: facility.id });
+    const unstaffed = await makeClinic(db, { kind: 'satellite', parentId: facility.id });
+    const atFacility = await makeUser(db, 'counsellor', [facility.id]);
+    const atPoint = await makeUser(db, 'counsellor', [staffed.id]);
+    const nurse = await makeUser(db, 'nurse', [facility.id]);
+    for (const clinic of [staffed, unstaffed]) {
+      const p = await addPatient(db, { clinicId: clinic.id, startDate: '2026-11-01' });
+      await cover(db, p, '2026-11-18', { givenBy: nurse.id });
+      await closeDay({ db, clock }, clinic.id, '2026-11-23', null, { email: false, webhook: false });
+    }
+    const toldAbout = async (userId: string) =>
+      [...new Set((await db.select({ clinicId: alerts.clinicId }).from(inbox).innerJoin(alerts, eq(alerts.id, inbox.alertId)).where(eq(inbox.userId, userId))).map((r) => r.clinicId))];
+    expect(await toldAbout(atPoint.id)).toEqual([staffed.id]);
+    expect(await toldAbout(atFacility.id)).toEqual([unstaffed.id]);
+  });
 });

@@ -14,7 +14,9 @@
     // server still guarantees the write happens once. An htmx form is htmx's
     // to disable and enable again (hx-disabled-elt): disabled here, it would
     // stay disabled after a failed request, and the nurse could not retry.
-    if (form.method.toLowerCase() === 'post' && !form.hasAttribute('hx-post')) {
+    // The attribute, not form.method: a field named "method" (the contact
+    // form's) shadows that property with the field's element.
+    if ((form.getAttribute('method') || '').toLowerCase() === 'post' && !form.hasAttribute('hx-post')) {
       setTimeout(function () {
         form.querySelectorAll('button[type=submit], button:not([type])').forEach(function (b) {
           b.disabled = true;
