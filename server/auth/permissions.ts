@@ -148,6 +148,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /admin/rules': 'rules.manage',
   'POST /admin/rules': 'rules.manage',
   'GET /followup': 'followup.view',
+  'GET /followup/contact-form': 'followup.contact',
   'POST /followup/contact': 'followup.contact',
   'GET /followup/dropouts': 'dropout.rule',
   'POST /followup/dropouts/:alertId': 'dropout.rule',

@@ -8,7 +8,7 @@ import { rows } from '../../db/sql.ts';
 import { clinics, CONTACT_METHODS, CONTACT_OUTCOMES, HOLDING_OUTCOMES, patients, userClinics, users } from '../../db/schema.ts';
 import { AlertsPage, BadgeFragment, ClosesPage, DropoutsPage } from '../../views/pages/alerts.tsx';
 import { AlertSettingsPage, DeliveriesPage } from '../../views/pages/deliveries.tsx';
-import { BUCKETS, FollowupPage, type Bucket, type ContactFormValues, type FollowupView } from '../../views/pages/followup.tsx';
+import { BUCKETS, ContactForm, ContactFormPage, FollowupPage, MISSED_PAGE_SIZE, type Bucket, type ContactFormValues, type FollowupView } from '../../views/pages/followup.tsx';
 import { can } from '../auth/permissions.ts';
 import { addDays } from '../dosing/days.ts';
 import { Invalid, NotFound } from '../errors.ts';
@@ -18,6 +18,7 @@ import { audit } from '../services/audit.ts';
 import { closeDueDays, recentCloses } from '../services/day-close.ts';
 import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, ruleOnDropout, unreadCount, type MissedFilter } from '../services/follow-up.ts';
 import { dayInput, text } from '../services/patient-schema.ts';
+import { getPatientInScope } from '../services/patients.ts';
 import { renderPatientPage } from './patients.ts';
 import { actorOf, fieldErrors, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
 
@@ -27,7 +28,7 @@ const optionalDay = z
   .transform((s) => (s === '' ? null : s))
   .pipe(z.union([z.null(), dayInput]));
 
-const ContactForm = z
+const ContactSchema = z
   .object({
     patient: z.uuid('err_invalid'),
     method: z.enum(CONTACT_METHODS, 'err_choose'),
@@ -54,7 +55,7 @@ async function myClinics(c: Ctx) {
     .orderBy(asc(clinics.code));
 }
 
-async function listView(c: Ctx, q: { clinic?: string; counsellor?: string; bucket?: string }, failed?: FollowupView['failed']): Promise<FollowupView> {
+async function listView(c: Ctx, q: { clinic?: string; counsellor?: string; bucket?: string; page?: string }, failed?: FollowupView['failed']): Promise<FollowupView> {
   const { db, clock } = c.var.deps;
   const user = c.var.session!.user;
   const mine = await myClinics(c);
@@ -76,13 +77,20 @@ async function listView(c: Ctx, q: { clinic?: string; counsellor?: string; bucke
   const all = await missedList(db, clock.now(), mine.map((m) => m.id), filter);
   const counts = { today: 0, d2_4: 0, d5_13: 0, d14: 0 } as Record<Bucket, number>;
   for (const r of all) counts[r.bucket]++;
-  const rows = bucket ? all.filter((r) => r.bucket === bucket) : all;
+  const inBucket = bucket ? all.filter((r) => r.bucket === bucket) : all;
+  const pages = Math.max(1, Math.ceil(inBucket.length / MISSED_PAGE_SIZE));
+  // The page asked for; after a failed contact, the page that holds that patient's card.
+  const failedAt = failed ? inBucket.findIndex((r) => r.patientId === failed.patientId) : -1;
+  const page = failedAt >= 0 ? Math.floor(failedAt / MISSED_PAGE_SIZE) + 1 : Math.min(pages, Math.max(1, Number.parseInt(q.page ?? '1', 10) || 1));
+  const rows = inBucket.slice((page - 1) * MISSED_PAGE_SIZE, page * MISSED_PAGE_SIZE);
   const tz = mine.find((m) => m.id === clinic)?.timeZone ?? mine[0]?.timeZone ?? c.var.deps.config.DEFAULT_TIME_ZONE;
   return {
     clinics: mine,
     counsellors: user.role === 'counsellor' && !counsellors.some((x) => x.id === user.id) ? [{ id: user.id, fullName: user.fullName }, ...counsellors] : counsellors,
     filter: { clinic, counsellor, bucket },
     counts,
+    page,
+    pages,
     rows: rows.map((r) => ({ ...r, since: addDays(r.asOf, -(r.missed - 1)), lastContact: r.lastContact && { ...r.lastContact, at: new Date(r.lastContact.at) } })),
     timeZone: tz,
     canContact: can(user.role, 'followup.contact'),
@@ -94,12 +102,21 @@ const filterQuery = (f: { clinic: string; counsellor: string; bucket: string }) 
 
 export const followupRoutes = new Hono<AppEnv>()
   .get('/followup', async (c) => render(c, FollowupPage({ ctx: viewContext(c), v: await listView(c, c.req.query()) })))
+  .get('/followup/contact-form', async (c) => {
+    const q = c.req.query();
+    if (!isUuid(q.patient)) throw new NotFound('patient');
+    const patient = await getPatientInScope(c.var.deps.db, q.patient, scopeOf(c));
+    const filter = { clinic: isUuid(q.clinic) ? q.clinic : '', counsellor: /^(all|none|[0-9a-f-]{36})$/.test(q.counsellor ?? '') ? q.counsellor! : '', bucket: (BUCKETS as readonly string[]).includes(q.bucket ?? '') ? q.bucket! : '' };
+    const ctx = viewContext(c);
+    if (c.req.header('hx-request')) return c.html(String(ContactForm({ ctx, patientId: patient.id, filter, failed: null })));
+    return render(c, ContactFormPage({ ctx, patient: { id: patient.id, code: patient.code, fullName: patient.fullName }, filter }));
+  })
   .post('/followup/contact', async (c) => {
     const body = await formBody(c);
     const raw = { patient: str(body, 'patient'), method: str(body, 'method'), outcome: str(body, 'outcome'), returnDate: str(body, 'returnDate'), holdUntil: str(body, 'holdUntil'), nextActionDate: str(body, 'nextActionDate'), note: str(body, 'note') };
     const back = { clinic: str(body, 'clinic'), counsellor: str(body, 'counsellor'), bucket: str(body, 'bucket') };
     const values: ContactFormValues = { method: raw.method, outcome: raw.outcome, returnDate: raw.returnDate, holdUntil: raw.holdUntil, nextActionDate: raw.nextActionDate, note: raw.note };
-    const parsed = ContactForm.safeParse(raw);
+    const parsed = ContactSchema.safeParse(raw);
     if (!parsed.success) {
       if (!isUuid(raw.patient)) throw new NotFound('patient');
       return render(c, FollowupPage({ ctx: viewContext(c), v: await listView(c, back, { patientId: raw.patient, values, errors: fieldErrors(parsed.error) }) }), 422);

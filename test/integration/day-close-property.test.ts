@@ -85,8 +85,8 @@ function expectedOpen(p: PatientPlan, d: number, closedAt: number[], params: Rul
   while (anchor >= p.start && !covered(anchor)) anchor--;
   const missed = d - anchor;
   if (missed === 0) return {};
-  // A day r was closed at step closedAt[r]: a hold counts there if its contact had been logged by then.
-  const held = (r: number) => p.hold !== null && p.hold.at <= closedAt[r]! && r <= p.hold.until;
+  // A hold counts on day r if its contact was logged by the end of day r (a catch-up does not use what was learnt later).
+  const held = (r: number) => p.hold !== null && p.hold.at <= r && r <= p.hold.until;
   const t = thresholds(params);
   const out: Open = {};
   for (const level of LEVELS) {

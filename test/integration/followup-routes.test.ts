@@ -11,7 +11,7 @@ import { addDays } from '../../server/dosing/days.ts';
 import { formatDay } from '../../views/format.ts';
 import { messages } from '../../views/i18n/index.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
-import type { TestPatient } from '../helpers/follow-up.ts';
+import { addPatient, cover, type TestPatient } from '../helpers/follow-up.ts';
 import { ago, followupWorld, NOW, TODAY } from '../helpers/followup-world.ts';
 
 const t = messages('vi');
@@ -210,7 +210,9 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     await w.db.update(users).set({ locale: 'en' }).where(eq(users.id, w.lan.id));
     const lan = await w.client(w.lan);
     const { html } = await lan.get('/followup?counsellor=all');
-    for (const s of [en.fu_title, en.fu_missed_days({ n: 15 }), en.alert_level_doctor, en.fu_log_contact, en.fu_no_contact, en.contact_outcome_hospital]) expect(html).toContain(esc(s));
+    for (const s of [en.fu_title, en.fu_missed_days({ n: 15 }), en.alert_level_doctor, en.fu_log_contact, en.fu_no_contact]) expect(html).toContain(esc(s));
+    const form = await lan.get(`/followup/contact-form?patient=${w.d.id}&counsellor=all`, { 'hx-request': 'true' });
+    for (const s of [en.fu_method, en.contact_outcome_hospital, en.fu_save_contact]) expect(form.html).toContain(esc(s));
     expect(bucketCounts(html, en)).toEqual([5, 1, 2, 1, 1]);
     expect(html).not.toContain(esc(t.fu_title));
     const bad = await lan.post('/followup/contact', w.contact(w.c, { outcome: 'custody', note: 'in custody' }));
@@ -405,5 +407,48 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     expect((await adm.post(`/admin/deliveries/${pending!.id}/retry`, {})).res.status).toBe(303);
     expect((await adm.get('/admin/deliveries?status=failed')).html).toContain(esc(t.fu_retry_not_failed));
     expect(await w.db.select().from(auditLog).where(and(eq(auditLog.action, 'outbox_retry'), eq(auditLog.entityId, pending!.id)))).toEqual([]);
+  });
+
+  it("the contact form is fetched when a card opens (a fragment for htmx, a page without script), only for one's own clinics' patients", async () => {
+    const w = await setup();
+    await w.close();
+    const lan = await w.client(w.lan);
+    const { html } = await lan.get('/followup?counsellor=all');
+    // The list carries no form, only where to fetch it.
+    expect(html).not.toContain('action="/followup/contact"');
+    expect(card(html, w.d)).toContain(`hx-get="/followup/contact-form?patient=${w.d.id}`);
+    const fragment = await lan.get(`/followup/contact-form?patient=${w.d.id}&counsellor=all`, { 'hx-request': 'true' });
+    expect(fragment.res.status).toBe(200);
+    expect(fragment.html).toContain('action="/followup/contact"');
+    expect(fragment.html).not.toContain('<html');
+    const page = await lan.get(`/followup/contact-form?patient=${w.d.id}&counsellor=all`);
+    expect(page.html).toContain('<html');
+    expect(page.html).toContain(esc(w.d.code));
+    expect((await lan.get(`/followup/contact-form?patient=${w.elsewhere.id}`)).res.status).toBe(404);
+    expect((await (await w.client(w.manager)).get(`/followup/contact-form?patient=${w.d.id}`)).res.status).toBe(403);
+  });
+
+  it('a long list comes a page at a time, most urgent first; a failed contact opens on the page of its card', async () => {
+    const w = await setup();
+    for (let i = 0; i < 55; i++) {
+      const p = await addPatient(w.db, { clinicId: w.facility.id, startDate: ago(60), counsellorId: w.lan.id, fullName: 'Người Bệnh Thêm' });
+      await cover(w.db, p, ago(2 + (i % 20)), { givenBy: w.nurse.id });
+    }
+    await w.close();
+    const lan = await w.client(w.lan);
+    const first = await lan.get(`/followup?clinic=${w.facility.id}&counsellor=all`);
+    const all = cards(first.html).length;
+    expect(all).toBe(50);
+    expect(first.html).toContain(esc(t.fu_page_of({ page: 1, pages: 2 })));
+    const second = await lan.get(`/followup?clinic=${w.facility.id}&counsellor=all&page=2`);
+    const rest = cards(second.html);
+    expect(rest.length).toBeGreaterThan(0);
+    expect(rest.every((r) => !codes(first.html).includes(r.code))).toBe(true);
+    // The least urgent are on the last page: fewer days missed than anyone on the first.
+    expect(Math.max(...rest.map((r) => r.missed))).toBeLessThanOrEqual(Math.min(...cards(first.html).map((r) => r.missed)));
+    const last = rest[rest.length - 1]!;
+    const bad = await lan.post('/followup/contact', { ...w.contact({ id: last.patient } as TestPatient, { outcome: 'hospital' }), clinic: w.facility.id });
+    expect(bad.res.status).toBe(422);
+    expect(codes(bad.html)).toContain(last.code);
   });
 });

@@ -9,6 +9,8 @@ import { formatDateTime, formatDay } from '../format.ts';
 import { Layout } from '../layout.tsx';
 
 export const BUCKETS = ['today', 'd2_4', 'd5_13', 'd14'] as const;
+/** Cards per page of the list. */
+export const MISSED_PAGE_SIZE = 50;
 export type Bucket = (typeof BUCKETS)[number];
 
 export interface MissedRowView {
@@ -46,6 +48,9 @@ export interface FollowupView {
   filter: { clinic: string; counsellor: string; bucket: string };
   counts: Record<Bucket, number>;
   rows: MissedRowView[];
+  /** Paging: the most urgent first, a page at a time. */
+  page: number;
+  pages: number;
   timeZone: string;
   canContact: boolean;
   /** The contact form that failed, kept open with what was typed. */
@@ -109,11 +114,18 @@ export function FollowupPage({ ctx, v }: { ctx: ViewContext; v: FollowupView }) 
         ))}
       </nav>
       {v.rows.length === 0 && <p>{t.fu_empty}</p>}
-      <ol class="missed-list">
+      <ol class="missed-list" start={(v.page - 1) * MISSED_PAGE_SIZE + 1}>
         {v.rows.map((r) => (
           <MissedCard ctx={ctx} r={r} v={v} />
         ))}
       </ol>
+      {v.pages > 1 && (
+        <nav class="pager" aria-label={t.fu_pages}>
+          {v.page > 1 && <a href={`${query({})}&page=${v.page - 1}`}>{t.fu_page_previous}</a>}
+          <span>{t.fu_page_of({ page: v.page, pages: v.pages })}</span>
+          {v.page < v.pages && <a href={`${query({})}&page=${v.page + 1}`}>{t.fu_page_next}</a>}
+        </nav>
+      )}
     </Layout>
   );
 }
@@ -172,19 +184,34 @@ function MissedCard({ ctx, r, v }: { ctx: ViewContext; r: MissedRowView; v: Foll
           {r.lastContact?.nextActionDate && ` ${t.fu_next_action({ day: formatDay(r.lastContact.nextActionDate) })}`}
         </dd>
       </dl>
-      {v.canContact && <ContactForm ctx={ctx} patientId={r.patientId} filter={v.filter} failed={failed} />}
+      {v.canContact && (
+        <details
+          class="contact"
+          open={failed ? true : undefined}
+          // The form is fetched when the card is opened: a list of a few hundred patients stays light on a phone.
+          hx-get={failed ? undefined : contactFormUrl(r.patientId, v.filter)}
+          hx-trigger={failed ? undefined : 'toggle once'}
+          hx-target={failed ? undefined : 'find .contact-body'}
+        >
+          <summary>{t.fu_log_contact}</summary>
+          <div class="contact-body">{failed ? <ContactForm ctx={ctx} patientId={r.patientId} filter={v.filter} failed={failed} /> : <a href={contactFormUrl(r.patientId, v.filter)}>{t.fu_open_form}</a>}</div>
+        </details>
+      )}
     </li>
   );
 }
 
-function ContactForm({ ctx, patientId, filter, failed }: { ctx: ViewContext; patientId: string; filter: FollowupView['filter']; failed: FollowupView['failed'] | null }) {
+export function contactFormUrl(patientId: string, filter: FollowupView['filter']): string {
+  return `/followup/contact-form?${new URLSearchParams({ patient: patientId, ...filter }).toString()}`;
+}
+
+/** The contact form of one patient: inside their card (fetched on opening, or kept open after an error), or on a page of its own without script. */
+export function ContactForm({ ctx, patientId, filter, failed }: { ctx: ViewContext; patientId: string; filter: FollowupView['filter']; failed: FollowupView['failed'] | null }) {
   const { t } = ctx;
   const val = failed?.values ?? { method: 'phone', outcome: 'reached', returnDate: '', holdUntil: '', nextActionDate: '', note: '' };
   const err = failed?.errors ?? {};
   const id = (name: string) => `${name}-${patientId}`;
   return (
-    <details class="contact" open={failed ? true : undefined}>
-      <summary>{t.fu_log_contact}</summary>
       <form method="post" action="/followup/contact" class="stack">
         <Csrf token={ctx.csrfToken} />
         <input type="hidden" name="patient" value={patientId} />
@@ -229,7 +256,19 @@ function ContactForm({ ctx, patientId, filter, failed }: { ctx: ViewContext; pat
           {t.fu_save_contact}
         </button>
       </form>
-    </details>
+  );
+}
+
+/** The contact form on a page of its own (a browser without script follows the card's link). */
+export function ContactFormPage({ ctx, patient, filter }: { ctx: ViewContext; patient: { id: string; code: string; fullName: string }; filter: FollowupView['filter'] }) {
+  const { t } = ctx;
+  return (
+    <Layout ctx={ctx} title={t.fu_log_contact}>
+      <h1 hx-disable>
+        {t.fu_log_contact}: <code>{patient.code}</code> {patient.fullName}
+      </h1>
+      <ContactForm ctx={ctx} patientId={patient.id} filter={filter} failed={null} />
+    </Layout>
   );
 }
 
