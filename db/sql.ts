@@ -3,6 +3,11 @@
 import type { SQL } from 'drizzle-orm';
 import type { Db } from './client.ts';
 
+/** A PostgreSQL array literal ('{"a","b"}') for one bound parameter, cast in the query (`::uuid[]`, `::text[]`); both drivers take it. */
+export function pgArray(values: readonly string[]): string {
+  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
 export async function rows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
   const result = (await db.execute(query)) as unknown;
   if (Array.isArray(result)) return result as T[];

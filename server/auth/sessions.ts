@@ -45,7 +45,8 @@ export async function createSession(db: Db, userId: string, now: Date, policy: S
 }
 
 /** The live session for a cookie value, or null (unknown, revoked, idle too long, past its end, account disabled). */
-export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy): Promise<CurrentSession | null> {
+/** `passive`: a request the page makes by itself (a badge's poll) reads the session without keeping it alive. */
+export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy, passive = false): Promise<CurrentSession | null> {
   const idHash = tokenHash(token);
   const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
   const [row] = await db
@@ -72,7 +73,7 @@ export async function loadSession(db: Db, token: string, now: Date, policy: Sess
       ),
     );
   if (!row) return null;
-  if (now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+  if (!passive && now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
   }
   const { csrfToken, lastSeenAt: _seen, clinicIds, ...user } = row;

@@ -58,12 +58,22 @@ export function backoffMs(failures: number, p: Pick<OutboxPolicy, 'retryBaseMs' 
   return Math.min(p.retryMaxMs, p.retryBaseMs * 2 ** Math.max(0, failures - 1));
 }
 
-type Claimed = { id: string; alert_id: string; user_id: string; channel: OutboxChannel; attempts: number; alert_open: boolean };
+/** For an outbox row `o`: its recipient is active, still has the channel on with an address, and still works at the alert's clinic (or the facility a satellite point hangs off). */
+const RECIPIENT_OK = sql`(select u.active
+      and case o.channel when 'email' then u.notify_email and u.email <> '' else u.notify_webhook and u.webhook_to <> '' end
+      and exists (select 1 from user_clinics uc join alerts a on a.id = o.alert_id join clinics c on c.id = a.clinic_id
+                  where uc.user_id = u.id and uc.clinic_id in (c.id, c.parent_id))
+    from users u where u.id = o.user_id)`;
+
+type Claimed = { id: string; alert_id: string; user_id: string; channel: OutboxChannel; attempts: number };
 
 /**
- * Sends what is due. Returns the counts of this pass. Messages of alerts that
- * closed before their first attempt (the patient came back) are cancelled,
- * not sent: a counsellor does not need to chase someone already at the counter.
+ * Sends what is due. Returns the counts of this pass. A message is cancelled,
+ * not sent, when its alert has closed (the patient came back: a counsellor
+ * does not need to chase someone already at the counter), or when its
+ * recipient may no longer receive it (account disabled, the channel turned
+ * off, no longer working at the patient's clinic): patient data goes only to
+ * whom it concerns now.
  */
 export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels, p: OutboxPolicy): Promise<{ delivered: number; retried: number; failed: number; cancelled: number }> {
   const now = clock.now();
@@ -78,21 +88,23 @@ export async function deliverDue({ db, clock }: ServiceDeps, channels: Channels,
           order by next_attempt_at, id
           limit ${p.batch}::int
           for update skip locked)
-        returning o.id, o.alert_id, o.user_id, o.channel, o.attempts,
-          (select a.closed_at is null from alerts a where a.id = o.alert_id) as alert_open`,
+        returning o.id, o.alert_id, o.user_id, o.channel, o.attempts`,
   );
   const counts = { delivered: 0, retried: 0, failed: 0, cancelled: 0 };
   for (const m of claimed) {
     const channel = channels[m.channel];
     // The claim may have run out while earlier messages of the batch were sent: renew it, or leave the message to whoever holds it now.
-    const renewed = await rows(
+    // Whether it may still go is read again now, not at the claim.
+    const [renewed] = await rows<{ alert_open: boolean; recipient_ok: boolean }>(
       db,
-      sql`update outbox set claimed_until = ${new Date(clock.now().getTime() + p.claimMs).toISOString()}::timestamptz
-          where id = ${m.id}::uuid and claimed_by = ${token}::uuid and status = 'pending' returning id`,
+      sql`update outbox o set claimed_until = ${new Date(clock.now().getTime() + p.claimMs).toISOString()}::timestamptz
+          where o.id = ${m.id}::uuid and o.claimed_by = ${token}::uuid and o.status = 'pending'
+          returning (select a.closed_at is null from alerts a where a.id = o.alert_id) as alert_open, ${RECIPIENT_OK} as recipient_ok`,
     );
-    if (renewed.length === 0) continue;
-    if (m.attempts === 0 && !m.alert_open) {
-      if (await record(db, m, token, clock.now(), { ok: false, detail: 'alert closed before delivery', status: 'cancelled' }, p)) counts.cancelled++;
+    if (!renewed) continue;
+    if (!renewed.alert_open || !renewed.recipient_ok) {
+      const detail = !renewed.alert_open ? 'alert closed before delivery' : 'recipient no longer receives this';
+      if (await record(db, m, token, clock.now(), { ok: false, detail, status: 'cancelled' }, p)) counts.cancelled++;
       continue;
     }
     let ok = false;

@@ -7,7 +7,7 @@
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceDeps } from '../services/context.ts';
-import { closeDueDays, type ChannelsOn } from '../services/day-close.ts';
+import { closeDueDays, DayCloseError, type ChannelsOn, type CloseResult } from '../services/day-close.ts';
 import { configuredChannels } from './channels.ts';
 import { deliverDue, type Channels, type OutboxPolicy } from './outbox.ts';
 
@@ -44,12 +44,14 @@ export function startJobs(deps: ServiceDeps, config: Config, logger: Logger, cha
   const on = channelsOn(config);
   const policy = outboxPolicy(config);
   const stopClose = every(config.DAY_CLOSE_CHECK_SECONDS, async () => {
+    const logClosed = (r: CloseResult) =>
+      logger.info('day_closed', { clinic: r.clinicId, day: r.serviceDay, patients: r.patients, raised: Object.values(r.raised).reduce((a, b) => a + b, 0), closed: r.closed });
     try {
-      for (const r of await closeDueDays(deps, on)) {
-        logger.info('day_closed', { clinic: r.clinicId, day: r.serviceDay, patients: r.patients, raised: Object.values(r.raised).reduce((a, b) => a + b, 0), closed: r.closed });
-      }
+      for (const r of await closeDueDays(deps, on)) logClosed(r);
     } catch (e) {
-      logger.error('day_close_failed', errorFields(e));
+      if (!(e instanceof DayCloseError)) return logger.error('day_close_failed', errorFields(e));
+      e.closed.forEach(logClosed);
+      for (const f of e.failures) logger.error('day_close_failed', errorFields(f));
     }
   });
   const stopOutbox = every(config.OUTBOX_CHECK_SECONDS, async () => {

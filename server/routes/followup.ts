@@ -17,7 +17,7 @@ import { channelsOn } from '../jobs/scheduler.ts';
 import { audit } from '../services/audit.ts';
 import { closeDueDays, recentCloses } from '../services/day-close.ts';
 import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, ruleOnDropout, unreadCount, type MissedFilter } from '../services/follow-up.ts';
-import { dayInput, text } from '../services/patient-schema.ts';
+import { dayInput, noteText, text } from '../services/patient-schema.ts';
 import { getPatientInScope } from '../services/patients.ts';
 import { renderPatientPage } from './patients.ts';
 import { actorOf, fieldErrors, flash, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
@@ -36,7 +36,7 @@ const ContactSchema = z
     returnDate: optionalDay,
     holdUntil: optionalDay,
     nextActionDate: optionalDay,
-    note: text(2000),
+    note: noteText(2000),
   })
   .superRefine((v, ctx) => {
     if (HOLDING_OUTCOMES.includes(v.outcome) && !v.holdUntil) ctx.addIssue({ code: 'custom', path: ['holdUntil'], message: 'fu_err_hold_required' });
@@ -53,6 +53,13 @@ async function myClinics(c: Ctx) {
     .from(clinics)
     .where(and(eq(clinics.active, true), scope ? inArray(clinics.id, scope.length ? scope : ['00000000-0000-0000-0000-000000000000']) : undefined))
     .orderBy(asc(clinics.code));
+}
+
+async function dropoutsPage(c: Ctx, failed?: { alertId: string; note: string; error: 'err_invalid' | 'err_too_long' }, status: 200 | 422 = 200) {
+  const mine = await myClinics(c);
+  const rows = await dropoutProposals(c.var.deps.db, mine.map((m) => m.id));
+  if (failed && !rows.some((r) => r.alert_id === failed.alertId)) throw new NotFound('alert');
+  return render(c, DropoutsPage({ ctx: viewContext(c), rows: rows.map((r) => ({ ...r, missed_days: Number(r.missed_days) })), failed }), status);
 }
 
 async function listView(c: Ctx, q: { clinic?: string; counsellor?: string; bucket?: string; page?: string }, failed?: FollowupView['failed']): Promise<FollowupView> {
@@ -134,7 +141,7 @@ export const followupRoutes = new Hono<AppEnv>()
   .get('/alerts', async (c) => {
     const user = c.var.session!.user;
     const list = await inboxOf(c.var.deps.db, user.id);
-    return render(c, AlertsPage({ ctx: viewContext(c), rows: list.map((r) => ({ ...r, since: addDays(r.anchor_day, 1), grounds: groundsOf(r.reasons), created_at: new Date(r.created_at), missed_days: Number(r.missed_days) })), timeZone: c.var.deps.config.DEFAULT_TIME_ZONE }));
+    return render(c, AlertsPage({ ctx: viewContext(c), rows: list.map((r) => ({ ...r, since: addDays(r.anchor_day, 1), grounds: groundsOf(r.reasons), created_at: new Date(r.created_at), missed_days: Number(r.missed_days) })) }));
   })
   .get('/alerts/badge', async (c) => {
     const n = await unreadCount(c.var.deps.db, c.var.session!.user.id);
@@ -144,19 +151,17 @@ export const followupRoutes = new Hono<AppEnv>()
     await markAllRead(c.var.deps.db, c.var.session!.user.id, c.var.deps.clock.now());
     return c.redirect('/alerts', 303);
   })
-  .get('/followup/dropouts', async (c) => {
-    const mine = await myClinics(c);
-    const rows = await dropoutProposals(c.var.deps.db, mine.map((m) => m.id));
-    return render(c, DropoutsPage({ ctx: viewContext(c), rows: rows.map((r) => ({ ...r, missed_days: Number(r.missed_days) })) }));
-  })
+  .get('/followup/dropouts', async (c) => dropoutsPage(c))
   .post('/followup/dropouts/:alertId', async (c) => {
     const alertId = c.req.param('alertId');
     if (!isUuid(alertId)) throw new NotFound('alert');
     const body = await formBody(c);
     const decision = str(body, 'decision');
-    if (decision !== 'confirm' && decision !== 'reject') throw new NotFound('decision');
-    const note = text(500).safeParse(str(body, 'note'));
-    await ruleOnDropout(services(c), actorOf(c), alertId, decision === 'confirm', note.success ? note.data : '', scopeOf(c));
+    const note = noteText(500).safeParse(str(body, 'note'));
+    if ((decision !== 'confirm' && decision !== 'reject') || !note.success) {
+      return dropoutsPage(c, { alertId, note: str(body, 'note').slice(0, 2000), error: note.success ? 'err_invalid' : 'err_too_long' }, 422);
+    }
+    await ruleOnDropout(services(c), actorOf(c), alertId, decision === 'confirm', note.data, scopeOf(c));
     flash(c, decision === 'confirm' ? 'fu_dropout_confirmed' : 'fu_dropout_rejected');
     return c.redirect('/followup/dropouts', 303);
   })
@@ -166,7 +171,7 @@ export const followupRoutes = new Hono<AppEnv>()
     const body = await formBody(c);
     const [a] = await rows<{ patient_id: string }>(c.var.deps.db, sql`select patient_id from alerts where id = ${alertId}::uuid and level = 'review'`);
     if (!a) throw new NotFound('alert');
-    const note = text(1000).pipe(z.string().min(1)).safeParse(str(body, 'note'));
+    const note = noteText(1000).pipe(z.string().min(1)).safeParse(str(body, 'note'));
     if (!note.success) return renderPatientPage(c, a.patient_id, { reviewError: { alertId, note: str(body, 'note').slice(0, 1000) }, status: 422 });
     await markReviewed(services(c), actorOf(c), alertId, note.data, scopeOf(c));
     flash(c, 'review_done_saved');
@@ -184,10 +189,8 @@ export const followupRoutes = new Hono<AppEnv>()
     const asked = str(body, 'clinic');
     const chosen = mine.find((m) => m.id === asked);
     if (!chosen) throw new NotFound('clinic');
-    const deps = services(c);
-    const actor = actorOf(c);
-    const done = await closeDueDays(deps, channelsOn(c.var.deps.config), { clinicIds: [chosen.id], runBy: actor.userId, throughToday: true });
-    await audit(deps.db, { action: 'day_close', actorId: actor.userId, clinicId: chosen.id, entityType: 'clinic', entityId: chosen.id, details: { days: done.map((d) => d.serviceDay) }, address: actor.address, at: deps.clock.now() });
+    // Each day closed is audited in its own transaction, under the manager's name.
+    const done = await closeDueDays(services(c), channelsOn(c.var.deps.config), { clinicIds: [chosen.id], runBy: actorOf(c).userId, throughToday: true });
     flash(c, done.length ? 'fu_closed_now' : 'fu_nothing_to_close', { n: done.length });
     return c.redirect('/followup/closes', 303);
   })

@@ -220,7 +220,7 @@ export async function renderPatientPage(
             missedDays: Number(a.missed_days),
             grounds: groundsOf(a.reasons),
             closedAs: a.closed_as,
-            closedNote: a.closed_note,
+            closedNote: can(r, 'contact.notes') ? a.closed_note : '',
           })),
           canReview: can(r, 'termination.review'),
           reviewError: opts.reviewError,

@@ -161,9 +161,11 @@ export function fieldErrors(error: ZodError): FieldErrors {
 export async function formBody(c: Ctx): Promise<Record<string, string | string[]>> {
   const body = await c.req.parseBody({ all: true });
   const out: Record<string, string | string[]> = {};
+  // NUL is never text a person typed, and PostgreSQL refuses it in text columns.
+  const clean = (x: string) => (x.includes('\u0000') ? x.replace(/\u0000/g, '') : x);
   for (const [k, v] of Object.entries(body)) {
-    if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string');
-    else if (typeof v === 'string') out[k] = v;
+    if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string').map(clean);
+    else if (typeof v === 'string') out[k] = clean(v);
   }
   return out;
 }

@@ -13,11 +13,12 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import type { AlertLevel } from '../../db/schema.ts';
-import { rows } from '../../db/sql.ts';
+import { pgArray, rows } from '../../db/sql.ts';
 import { addDays, daysBetween } from '../dosing/days.ts';
 import { anchorDay, levelsToRaise, missedAtClose, terminationGrounds } from '../dosing/follow-up.ts';
 import { localTime, serviceDay } from '../clock.ts';
 import type { ServiceDeps } from './context.ts';
+import { audit } from './audit.ts';
 import { rulesForClinic } from './rule-sets.ts';
 
 /** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001, the default rule set 7340002). */
@@ -45,6 +46,8 @@ type Counted = {
   start_date: string;
   last_covered: string | null;
   hold_until: string | null;
+  /** Covered on a later day already (a catch-up closing a past day): the run has ended. */
+  came_back: boolean;
   maintenance_since: string | null;
   violations: string[] | null;
   tests: { d: string; r: Record<string, 'positive' | 'negative'> }[] | string | null;
@@ -72,6 +75,7 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
       tx,
       sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
                  (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date)::text as last_covered,
+                 exists (select 1 from dose_slots s where s.patient_id = e.patient_id and s.service_day > ${day}::date) as came_back,
                  (select c.hold_until from contacts c where c.patient_id = e.patient_id and c.at < ${dayEnd} order by c.at desc limit 1)::text as hold_until,
                  (select min(o.start_date) from dose_orders o where o.episode_id = e.id and o.phase = 'maintenance' and o.start_date <= ${day}::date)::text as maintenance_since,
                  (select array_agg(d.service_day::text) from swallow_checks sc join doses d on d.id = sc.dose_id
@@ -93,7 +97,8 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
     };
     for (const c of counted) {
       const missed = missedAtClose(c.last_covered, c.start_date, day);
-      for (const level of levelsToRaise(missed, c.hold_until, day, rules.params)) add(c, level, anchorDay(c.last_covered, c.start_date), missed, []);
+      // A run that has already ended (the patient came back after the day being caught up) raises nothing: no one needs to chase them now.
+      if (!c.came_back) for (const level of levelsToRaise(missed, c.hold_until, day, rules.params)) add(c, level, anchorDay(c.last_covered, c.start_date), missed, []);
       if (c.violations === null && c.tests === null) continue;
       const tests = typeof c.tests === 'string' ? (JSON.parse(c.tests) as { d: string; r: Record<string, 'positive' | 'negative'> }[]) : (c.tests ?? []);
       const r19 = terminationGrounds(
@@ -131,7 +136,8 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
                         ${pgArray(raise.anchor)}::date[], ${pgArray(raise.missed.map(String))}::int[], ${pgArray(raise.reasons)}::jsonb[])
                  as t(patient_id, episode_id, level, anchor, missed, reasons)
             where not exists (select 1 from alerts x where x.episode_id = t.episode_id and x.level = t.level
-                                and x.anchor_day = t.anchor and x.closed_as in ('dropout_rejected', 'reviewed'))
+                                and ((x.closed_as = 'dropout_rejected' and x.anchor_day = t.anchor)
+                                  or (x.closed_as = 'reviewed' and x.anchor_day >= t.anchor)))
             on conflict (episode_id, level) where closed_at is null do nothing
             returning id, patient_id, level
           ), here as (
@@ -172,14 +178,12 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
       sql`insert into day_closes (clinic_id, service_day, run_by, patients, alerts_raised, alerts_closed, at)
           values (${clinicId}::uuid, ${day}::date, ${runBy}::uuid, ${counted.length}::int, ${total}::int, ${closed.length}::int, ${now}::timestamptz)`,
     );
+    // A manager's close is an action of theirs: audited in its own transaction.
+    if (runBy !== null) await audit(tx, { action: 'day_close', actorId: runBy, clinicId, entityType: 'clinic', entityId: clinicId, details: { serviceDay: day, patients: counted.length, raised: total }, at: clock.now() });
     return { clinicId, serviceDay: day, patients: counted.length, raised: byLevel, closed: closed.length };
   });
 }
 
-/** A text[] literal for postgres (both drivers take it as one parameter). */
-function pgArray(values: readonly string[]): string {
-  return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
-}
 
 type ClinicClock = {
   id: string;
@@ -223,13 +227,30 @@ export async function closeDueDays(
   );
   const now = deps.clock.now();
   const results: CloseResult[] = [];
+  const failures: unknown[] = [];
   for (const c of clinicsDue) {
-    for (const day of daysDue({ timeZone: c.time_zone, closingTime: c.closing_time, lastClosed: c.last_closed }, now, opts.throughToday)) {
-      const r = await closeDay(deps, c.id, day, opts.runBy ?? null, channels);
-      if (r) results.push(r);
+    try {
+      for (const day of daysDue({ timeZone: c.time_zone, closingTime: c.closing_time, lastClosed: c.last_closed }, now, opts.throughToday)) {
+        const r = await closeDay(deps, c.id, day, opts.runBy ?? null, channels);
+        if (r) results.push(r);
+      }
+    } catch (e) {
+      // One clinic's failure (its days stay open, to be tried at the next tick) does not hold up the others.
+      failures.push(e);
     }
   }
+  if (failures.length > 0) throw new DayCloseError(results, failures);
   return results;
+}
+
+/** Some clinics could not be closed; `closed` says what was done meanwhile. */
+export class DayCloseError extends Error {
+  constructor(
+    readonly closed: CloseResult[],
+    readonly failures: unknown[],
+  ) {
+    super(`day close failed at ${failures.length} clinic(s)`);
+  }
 }
 
 /** The last closes of some clinics, for the manager's page. */

@@ -4,7 +4,7 @@
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { HOLDING_OUTCOMES, type AlertClosing, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
-import { rows } from '../../db/sql.ts';
+import { pgArray, rows } from '../../db/sql.ts';
 import { addDays } from '../dosing/days.ts';
 import { bucketOf, missedAtClose, type MissedBucket } from '../dosing/follow-up.ts';
 import { serviceDay } from '../clock.ts';
@@ -14,7 +14,6 @@ import type { Actor, ServiceDeps } from './context.ts';
 import { endEpisode } from './episodes.ts';
 import { getPatientInScope } from './patients.ts';
 
-const uuidArray = (ids: readonly string[]) => `{${ids.join(',')}}`;
 
 export interface MissedRow {
   patientId: string;
@@ -94,7 +93,7 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
     sql`with cl as (
           select c.id, c.code, c.time_zone,
                  exists (select 1 from day_closes d where d.clinic_id = c.id and d.service_day = (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today_closed
-          from clinics c where c.id = any(${uuidArray(ids)}::uuid[])
+          from clinics c where c.id = any(${pgArray(ids)}::uuid[])
         )
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
                p.next_of_kin_name, p.next_of_kin_phone, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
@@ -165,6 +164,9 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
   );
 }
 
+/** The longest hold one contact may set. */
+export const MAX_HOLD_DAYS = 180;
+
 export interface ContactInput {
   patientId: string;
   method: ContactMethod;
@@ -193,6 +195,8 @@ export async function logContact({ db, clock }: ServiceDeps, actor: Actor, input
   const holds = HOLDING_OUTCOMES.includes(input.outcome);
   if (holds && !input.holdUntil) errors.holdUntil = 'fu_err_hold_required';
   if (input.holdUntil && input.holdUntil < today) errors.holdUntil = 'fu_err_date_past';
+  // A hold pauses escalation, the dropout proposal included: never open-ended; a longer stay is a new contact then.
+  else if (input.holdUntil && input.holdUntil > addDays(today, MAX_HOLD_DAYS)) errors.holdUntil = 'fu_err_hold_too_far';
   if (input.returnDate && input.returnDate < today) errors.returnDate = 'fu_err_date_past';
   if (input.nextActionDate && input.nextActionDate < today) errors.nextActionDate = 'fu_err_date_past';
   if (Object.keys(errors).length) throw new Invalid(errors);
@@ -255,6 +259,9 @@ export async function alertsOf(db: Db, patientId: string) {
   );
 }
 
+/** For inbox `i`, alert `a`, its clinic `c`: the person still works there (or at the facility over that point). */
+const STILL_THERE = sql`exists (select 1 from user_clinics uc where uc.user_id = i.user_id and uc.clinic_id in (c.id, c.parent_id))`;
+
 /** The in-app messages of a person: newest first, with the patient (for their list and badge). */
 export async function inboxOf(db: Db, userId: string, limit = 100) {
   return rows<{
@@ -272,12 +279,14 @@ export async function inboxOf(db: Db, userId: string, limit = 100) {
     full_name: string;
     phone: string;
     clinic_code: string;
+    time_zone: string;
   }>(
     db,
     sql`select i.id, i.alert_id, i.created_at, i.read_at, a.level, a.missed_days, a.anchor_day::text as anchor_day, a.reasons, a.closed_at is null as alert_open,
-               p.id as patient_id, p.code, p.full_name, p.phone, c.code as clinic_code
+               p.id as patient_id, p.code, p.full_name, p.phone, c.code as clinic_code, c.time_zone
         from inbox i join alerts a on a.id = i.alert_id join patients p on p.id = a.patient_id join clinics c on c.id = a.clinic_id
-        where i.user_id = ${userId}::uuid order by i.created_at desc, i.id limit ${limit}::int`,
+        where i.user_id = ${userId}::uuid and ${STILL_THERE}
+        order by i.created_at desc, i.id limit ${limit}::int`,
   );
 }
 
@@ -285,7 +294,8 @@ export async function inboxOf(db: Db, userId: string, limit = 100) {
 export async function unreadCount(db: Db, userId: string): Promise<number> {
   const [r] = await rows<{ n: number }>(
     db,
-    sql`select count(*)::int as n from inbox i join alerts a on a.id = i.alert_id where i.user_id = ${userId}::uuid and i.read_at is null and a.closed_at is null`,
+    sql`select count(*)::int as n from inbox i join alerts a on a.id = i.alert_id join clinics c on c.id = a.clinic_id
+        where i.user_id = ${userId}::uuid and i.read_at is null and a.closed_at is null and ${STILL_THERE}`,
   );
   return Number(r?.n ?? 0);
 }
@@ -302,7 +312,7 @@ export async function dropoutProposals(db: Db, clinicIds: string[]) {
     sql`select a.id as alert_id, p.id as patient_id, p.code, p.full_name, c.code as clinic_code, a.anchor_day::text as anchor_day,
                a.raised_day::text as raised_day, a.missed_days, e.start_date::text as start_date
         from alerts a join patients p on p.id = a.patient_id join clinics c on c.id = a.clinic_id join episodes e on e.id = a.episode_id
-        where a.level = 'dropout' and a.closed_at is null and a.clinic_id = any(${uuidArray(clinicIds)}::uuid[])
+        where a.level = 'dropout' and a.closed_at is null and a.clinic_id = any(${pgArray(clinicIds)}::uuid[])
         order by a.raised_day, p.code`,
   );
 }

@@ -9,6 +9,20 @@ const NAME = /^[\p{L}\p{M}][\p{L}\p{M} .'\-]*$/u;
 
 export const text = (max: number) => z.string().transform((s) => s.normalize('NFC').replace(/\s+/g, ' ').trim()).pipe(z.string().max(max, 'err_too_long'));
 
+/** Free text of several lines (a note): line breaks kept, other control characters and trailing spaces dropped. */
+export const noteText = (max: number) =>
+  z
+    .string()
+    .transform((s) =>
+      s
+        .normalize('NFC')
+        .replace(/\r\n?/g, '\n')
+        .replace(/[\u0000-\u0008\u000B-\u001F\u007F]/g, '')
+        .replace(/[ \t]+\n/g, '\n')
+        .trim(),
+    )
+    .pipe(z.string().max(max, 'err_too_long'));
+
 export const personName = text(120).pipe(z.string().min(1, 'err_required').regex(NAME, 'err_name_chars'));
 
 /** A phone number: 8–15 digits, with spaces, dots, dashes, parentheses or a leading +. */

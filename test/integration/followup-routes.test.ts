@@ -6,7 +6,7 @@
 // now", one's alert channels, and the admin's delivery log and retry.
 import { and, eq, isNull } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { alerts, auditLog, dayCloses, episodes, inbox, outbox, outboxAttempts, users } from '../../db/schema.ts';
+import { alerts, auditLog, dayCloses, episodes, inbox, outbox, outboxAttempts, userClinics, users } from '../../db/schema.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { formatDay } from '../../views/format.ts';
 import { messages } from '../../views/i18n/index.ts';
@@ -296,7 +296,9 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     const missed = await mgr.get('/followup');
     expect(missed.html).not.toContain(`id="missed-${x1.code}"`);
     expect(missed.html).toContain(`id="missed-${x2.code}"`);
-    expect((await mgr.post(`/followup/dropouts/${(await dropoutOf(x3)).id}`, { decision: 'maybe', note: '' })).res.status).toBe(404);
+    const maybe = await mgr.post(`/followup/dropouts/${(await dropoutOf(x3)).id}`, { decision: 'maybe', note: 'kept' });
+    expect(maybe.res.status).toBe(422);
+    expect(maybe.html).toContain('kept');
   });
 
   it('"close now": the manager closes today (day_closes with run_by, an audit row); twice closes nothing; others refused', async () => {
@@ -324,7 +326,7 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     // D, C, B, A and the one who came today: five open episodes counted.
     expect(rows).toMatchObject([{ serviceDay: TODAY, runBy: w.manager.id, patients: 5 }]);
     const audited = await w.db.select().from(auditLog).where(and(eq(auditLog.action, 'day_close'), eq(auditLog.entityId, w.facility.id)));
-    expect(audited).toMatchObject([{ actorId: w.manager.id, clinicId: w.facility.id, details: { days: [TODAY] } }]);
+    expect(audited).toMatchObject([{ actorId: w.manager.id, clinicId: w.facility.id, details: { serviceDay: TODAY } }]);
     // The satellite was not asked for.
     expect(await w.db.select().from(dayCloses).where(eq(dayCloses.clinicId, w.satellite.id))).toEqual([]);
 
@@ -450,5 +452,28 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     const bad = await lan.post('/followup/contact', { ...w.contact({ id: last.patient } as TestPatient, { outcome: 'hospital' }), clinic: w.facility.id });
     expect(bad.res.status).toBe(422);
     expect(codes(bad.html)).toContain(last.code);
+  });
+
+  it('a NUL in a note never reaches the database; a hold longer than 180 days is refused; line breaks of a note are kept', async () => {
+    const w = await setup();
+    await w.close();
+    const lan = await w.client(w.lan);
+    expect((await lan.post('/followup/contact', w.contact(w.d, { note: 'gọi\u0000 lại\r\nngày mai' }))).res.status).toBe(303);
+    expect((await w.contactsOf(w.d)).map((c) => c.note)).toEqual(['gọi lại\nngày mai']);
+    const far = await lan.post('/followup/contact', w.contact(w.c, { outcome: 'custody', holdUntil: addDays(TODAY, 181), note: 'tạm giam' }));
+    expect(far.res.status).toBe(422);
+    expect(card(far.html, w.c)).toContain(esc(t.fu_err_hold_too_far));
+    expect((await lan.post('/followup/contact', w.contact(w.c, { outcome: 'custody', holdUntil: addDays(TODAY, 180) }))).res.status).toBe(303);
+  });
+
+  it("the alerts of a clinic one no longer works at leave one's list and badge", async () => {
+    const w = await setup();
+    await w.close();
+    const lan = await w.client(w.lan);
+    const before = Number(/>(\d+)</.exec((await lan.get('/alerts/badge')).html)?.[1] ?? 0);
+    expect(before).toBeGreaterThan(0);
+    await w.db.delete(userClinics).where(eq(userClinics.userId, w.lan.id));
+    expect((await lan.get('/alerts/badge')).html).not.toMatch(/>\d+</);
+    expect((await lan.get('/alerts')).html).not.toContain(esc(w.d.fullName));
   });
 });

@@ -109,4 +109,18 @@ describeEachDatabase('R19 termination review', (get) => {
     expect((await (await client(otherDoctor.id)).post(`/followup/reviews/${a!.id}`, { note: 'x' })).res.status).toBe(404);
     expect((await reviewAlerts())[0]?.closedAt).toBeNull();
   });
+
+  it('R19 evidence the doctor reviewed is not flagged again when a later ground lapses and an earlier one remains', async () => {
+    const { db, clock, clinic, doctor, divert, test, reviewAlerts } = await setup();
+    await test('2026-05-01', { cannabis: 'positive' });
+    await divert('2026-06-01');
+    await divert('2026-06-10');
+    await closeDay({ db, clock }, clinic.id, '2026-06-10', null, ON);
+    const [a] = await reviewAlerts();
+    expect(a).toMatchObject({ anchorDay: '2026-06-10' });
+    await db.update(alerts).set({ closedAt: new Date(), closedAs: 'reviewed', closedBy: doctor.id }).where(eq(alerts.id, a!.id));
+    // By December the diversions are outside the 6-month window: only the May test remains, already reviewed.
+    await closeDay({ db, clock }, clinic.id, '2026-12-20', null, ON);
+    expect((await reviewAlerts()).length).toBe(1);
+  });
 });

@@ -170,6 +170,7 @@ export const vi = {
   alert_closed_reviewed: 'bác sĩ đã xem xét: tiếp tục điều trị',
   fu_err_hold_required: 'Nằm viện hoặc bị tạm giữ: nhập ngày dự kiến kết thúc (tạm dừng nhắc đến ngày đó).',
   fu_err_date_past: 'Ngày này đã qua: chọn hôm nay hoặc một ngày sau.',
+  fu_err_hold_too_far: 'Tạm dừng nhắc tối đa 180 ngày; khi đến hạn, liên hệ lại và ghi nhận lần nữa.',
   fu_err_already_ruled: 'Đề xuất này đã được xử lý (có thể người bệnh đã quay lại hoặc người khác vừa quyết định).',
 
   audit_action_day_close: 'Chốt ngày (đếm người bỏ liều)',
@@ -355,6 +356,7 @@ export const en: Shape<typeof vi> = {
   alert_closed_reviewed: 'reviewed by the doctor: treatment continues',
   fu_err_hold_required: 'In hospital or custody: enter the expected end date (reminders pause until then).',
   fu_err_date_past: 'This date has passed: choose today or a later day.',
+  fu_err_hold_too_far: 'Reminders pause for at most 180 days; then contact the patient again and log it.',
   fu_err_already_ruled: 'This proposal has already been dealt with (the patient may have come back, or someone else just decided).',
 
   audit_action_day_close: 'Day close (missed doses counted)',

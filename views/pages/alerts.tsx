@@ -22,9 +22,10 @@ export interface InboxRowView {
   full_name: string;
   phone: string;
   clinic_code: string;
+  time_zone: string;
 }
 
-export function AlertsPage({ ctx, rows, timeZone }: { ctx: ViewContext; rows: InboxRowView[]; timeZone: string }) {
+export function AlertsPage({ ctx, rows }: { ctx: ViewContext; rows: InboxRowView[] }) {
   const { t } = ctx;
   const unread = rows.filter((r) => !r.read_at && r.alert_open).length;
   return (
@@ -58,7 +59,7 @@ export function AlertsPage({ ctx, rows, timeZone }: { ctx: ViewContext; rows: In
               )}
             </p>
             <p class="muted small">
-              {formatDateTime(r.created_at, timeZone)} {r.alert_open ? '' : `· ${t.alerts_closed}`}
+              {formatDateTime(r.created_at, r.time_zone)} {r.alert_open ? '' : `· ${t.alerts_closed}`}
             </p>
           </li>
         ))}
@@ -90,7 +91,7 @@ export interface DropoutRowView {
   start_date: string;
 }
 
-export function DropoutsPage({ ctx, rows }: { ctx: ViewContext; rows: DropoutRowView[] }) {
+export function DropoutsPage({ ctx, rows, failed }: { ctx: ViewContext; rows: DropoutRowView[]; failed?: { alertId: string; note: string; error: 'err_invalid' | 'err_too_long' } | undefined }) {
   const { t } = ctx;
   return (
     <Layout ctx={ctx} title={t.dropouts_title}>
@@ -107,8 +108,15 @@ export function DropoutsPage({ ctx, rows }: { ctx: ViewContext; rows: DropoutRow
           <p>{t.dropouts_line({ clinic: r.clinic_code, start: formatDay(r.start_date), last: formatDay(r.anchor_day), n: r.missed_days, day: formatDay(r.raised_day) })}</p>
           <form method="post" action={`/followup/dropouts/${r.alert_id}`} class="stack">
             <Csrf token={ctx.csrfToken} />
+            {failed?.alertId === r.alert_id && (
+              <p class="error" role="alert" id={`note-${r.alert_id}-error`}>
+                {t[failed.error]}
+              </p>
+            )}
             <label for={`note-${r.alert_id}`}>{t.dropouts_note}</label>
-            <input id={`note-${r.alert_id}`} name="note" maxlength={500} />
+            <textarea id={`note-${r.alert_id}`} name="note" rows={2} maxlength={500} aria-describedby={failed?.alertId === r.alert_id ? `note-${r.alert_id}-error` : undefined}>
+              {failed?.alertId === r.alert_id ? failed.note : ''}
+            </textarea>
             <div class="actions">
               <button type="submit" name="decision" value="confirm">
                 {t.dropouts_confirm({ day: formatDay(r.raised_day) })}
