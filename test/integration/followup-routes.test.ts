@@ -6,7 +6,7 @@
 // now", one's alert channels, and the admin's delivery log and retry.
 import { and, eq, isNull } from 'drizzle-orm';
 import { expect, it } from 'vitest';
-import { alerts, auditLog, dayCloses, episodes, inbox, outbox, outboxAttempts, userClinics, users } from '../../db/schema.ts';
+import { alerts, auditLog, dayCloses, episodes, inbox, outbox, outboxAttempts, sessions, userClinics, users } from '../../db/schema.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { formatDay } from '../../views/format.ts';
 import { messages } from '../../views/i18n/index.ts';
@@ -475,5 +475,19 @@ describeEachDatabase('follow-up pages over HTTP', (get) => {
     await w.db.delete(userClinics).where(eq(userClinics.userId, w.lan.id));
     expect((await lan.get('/alerts/badge')).html).not.toMatch(/>\d+</);
     expect((await lan.get('/alerts')).html).not.toContain(esc(w.d.fullName));
+  });
+
+  it("the badge's poll every minute does not keep an unattended session alive; a page does", async () => {
+    const w = await setup();
+    const lan = await w.client(w.lan);
+    const seen = async () => (await w.db.select({ at: sessions.lastSeenAt }).from(sessions).where(eq(sessions.userId, w.lan.id)))[0]!.at.getTime();
+    const start = await seen();
+    for (let i = 0; i < 3; i++) {
+      w.clock.advance(5 * 60_000);
+      expect((await lan.get('/alerts/badge')).res.status).toBe(200);
+    }
+    expect(await seen()).toBe(start);
+    await lan.get('/followup');
+    expect(await seen()).toBe(w.clock.now().getTime());
   });
 });
