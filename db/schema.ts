@@ -480,7 +480,13 @@ export const urineTests = pgTable(
     recordedBy: uuid('recorded_by').references(() => users.id),
     createdAt: createdAt(),
   },
-  (t) => [index('urine_tests_patient_idx').on(t.patientId, t.testDate)],
+  (t) => [
+    index('urine_tests_patient_idx').on(t.patientId, t.testDate),
+    // R19 at the day close: the few patients with a positive test for anything but methadone, found without reading everyone's tests.
+    index('urine_tests_positive_idx')
+      .on(t.patientId, t.testDate)
+      .where(sql`jsonb_path_exists(results - 'methadone', '$.* ? (@ == "positive")')`),
+  ],
 );
 
 // ---------------------------------------------------------------------------
@@ -726,6 +732,8 @@ export const alerts = pgTable(
     uniqueIndex('alerts_open_uq').on(t.episodeId, t.level).where(sql`closed_at is null`),
     index('alerts_patient_idx').on(t.patientId, t.raisedAt),
     index('alerts_clinic_open_idx').on(t.clinicId).where(sql`closed_at is null`),
+    // The day close's "not asked again" check: rulings that keep an alert from being raised anew.
+    index('alerts_ruled_idx').on(t.episodeId, t.level, t.anchorDay).where(sql`closed_as in ('dropout_rejected', 'reviewed')`),
     check('alerts_level_ck', inList('level', ALERT_LEVELS)),
     check('alerts_closed_ck', sql`(closed_at is null) = (closed_as is null)`),
     check('alerts_closed_as_ck', sql`closed_as is null or ${inList('closed_as', ALERT_CLOSINGS)}`),

@@ -104,6 +104,7 @@ ALTER TABLE "outbox_attempts" ADD CONSTRAINT "outbox_attempts_outbox_id_outbox_i
 CREATE UNIQUE INDEX "alerts_open_uq" ON "alerts" USING btree ("episode_id","level") WHERE closed_at is null;--> statement-breakpoint
 CREATE INDEX "alerts_patient_idx" ON "alerts" USING btree ("patient_id","raised_at");--> statement-breakpoint
 CREATE INDEX "alerts_clinic_open_idx" ON "alerts" USING btree ("clinic_id") WHERE closed_at is null;--> statement-breakpoint
+CREATE INDEX "alerts_ruled_idx" ON "alerts" USING btree ("episode_id","level","anchor_day") WHERE closed_as in ('dropout_rejected', 'reviewed');--> statement-breakpoint
 CREATE INDEX "contacts_patient_idx" ON "contacts" USING btree ("patient_id","at");--> statement-breakpoint
 CREATE UNIQUE INDEX "inbox_user_alert_uq" ON "inbox" USING btree ("user_id","alert_id");--> statement-breakpoint
 CREATE INDEX "inbox_unread_idx" ON "inbox" USING btree ("user_id") WHERE read_at is null;--> statement-breakpoint
@@ -112,4 +113,5 @@ CREATE INDEX "outbox_due_idx" ON "outbox" USING btree ("next_attempt_at") WHERE 
 CREATE INDEX "outbox_created_idx" ON "outbox" USING btree ("created_at");--> statement-breakpoint
 CREATE INDEX "outbox_attempts_outbox_idx" ON "outbox_attempts" USING btree ("outbox_id","at");--> statement-breakpoint
 CREATE INDEX "patients_counsellor_idx" ON "patients" USING btree ("counsellor_id");--> statement-breakpoint
+CREATE INDEX "urine_tests_positive_idx" ON "urine_tests" USING btree ("patient_id","test_date") WHERE jsonb_path_exists(results - 'methadone', '$.* ? (@ == "positive")');--> statement-breakpoint
 ALTER TABLE "clinics" ADD CONSTRAINT "clinics_closing_time_ck" CHECK (closing_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$');

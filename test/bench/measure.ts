@@ -12,5 +12,7 @@ export interface Measure {
   name: string;
   /** A measure whose per_s this one's `ratio` is taken over; the runner runs it first. */
   ratioTo?: string;
+  /** Runs once, without the load's warm-up and window or its connections, and reports `ms` (day-close). */
+  oneShot?: boolean;
   run(ctx: BenchContext): Promise<BenchResult[]>;
 }

@@ -15,8 +15,18 @@ export interface BenchResult {
   errors?: number;
   /** Why, e.g. { "status 500": 3, "ECONNRESET": 1 }. Table only. */
   errorKinds?: Record<string, number>;
-  /** Patients in the database the measure searched (patient-search). */
+  /** Patients in the database the measure searched (patient-search) or counted (day-close). */
   patients?: number;
+  /** A one-shot measure's wall time (day-close: closing one service day at every clinic). */
+  ms?: number;
+  /** The same the first time, on a fresh database (day-close: the first day closed, every alert new). */
+  first_ms?: number;
+  /** The same done again right after (day-close: the idempotent second close of that day). */
+  repeat_ms?: number;
+  /** Dose records in the database the measure ran against (day-close). */
+  dose_rows?: number;
+  /** Alerts the measure raised (day-close). */
+  alerts?: number;
   /** Lines printed under the table (e.g. how long seeding took). Table only. */
   notes?: string[];
   /** The measure could not run at all (set by the runner). */
@@ -42,8 +52,13 @@ export function jsonLine(r: BenchResult): string {
   if (r.p50_ms !== undefined) out.p50_ms = r.p50_ms;
   if (r.p99_ms !== undefined) out.p99_ms = r.p99_ms;
   if (r.ratio !== undefined) out.ratio = r.ratio;
+  if (r.ms !== undefined) out.ms = r.ms;
+  if (r.first_ms !== undefined) out.first_ms = r.first_ms;
+  if (r.repeat_ms !== undefined) out.repeat_ms = r.repeat_ms;
   if (r.errors !== undefined && r.errors > 0) out.errors = r.errors;
   if (r.patients !== undefined) out.patients = r.patients;
+  if (r.dose_rows !== undefined) out.dose_rows = r.dose_rows;
+  if (r.alerts !== undefined) out.alerts = r.alerts;
   if (r.failed !== undefined) out.failed = r.failed;
   return JSON.stringify(out);
 }
@@ -55,6 +70,7 @@ const COLUMNS: { title: string; cell: (r: BenchResult) => string; left?: boolean
   { title: 'p50_ms', cell: (r) => (r.p50_ms === undefined ? '-' : r.p50_ms.toFixed(2)) },
   { title: 'p99_ms', cell: (r) => (r.p99_ms === undefined ? '-' : r.p99_ms.toFixed(2)) },
   { title: 'ratio', cell: (r) => (r.ratio === undefined ? '-' : r.ratio.toFixed(3)) },
+  { title: 'ms', cell: (r) => (r.ms === undefined ? '-' : r.ms.toFixed(0)) },
   { title: 'errors', cell: (r) => (r.failed !== undefined ? 'FAILED' : String(r.errors ?? 0)) },
 ];
 

@@ -10,14 +10,23 @@
 //   BENCH_DOSE_RATE     doses a second dose-confirm prepares patients for (default
 //                       300): each request doses a different patient, so a faster
 //                       machine needs more (the run says if they ran out).
+//   BENCH_CLOSE_PATIENTS  patients day-close seeds, in clinics of 3,000 (at most 20;
+//                       default 60000 on PostgreSQL, 3000 on PGlite).
+//   BENCH_CLOSE_DAYS    days of dose history each (default 730 on PostgreSQL, 120 on
+//                       PGlite): 60000 × 730 is about 41 million doses and as many
+//                       slots, some 15 minutes of seeding on 2 cores and ~20 GB on
+//                       the server. A smaller scale shows in the JSON line's
+//                       patients and dose_rows.
 //
 // Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
 import { bareInsert } from './bare-insert.ts';
 import { barePage } from './bare-page.ts';
 import { counterCard } from './counter-card.ts';
+import { dayClose } from './day-close.ts';
 import { openBenchDatabase, type OpenedBenchDatabase } from './database.ts';
 import { doseConfirm } from './dose-confirm.ts';
 import { homePage } from './home-page.ts';
+import { missedList } from './missed-list.ts';
 import { patientSearch } from './patient-search.ts';
 import type { BenchContext, Measure } from './measure.ts';
 import { jsonLine, round, table, type BenchResult } from './report.ts';
@@ -26,8 +35,10 @@ import { jsonLine, round, table, type BenchResult } from './report.ts';
  * Every measure, in the order they run. Later issues add theirs here. The
  * counter's measures come after patient-search so that its figures do not
  * move with their patients; in a full run they see its patients too.
+ * day-close comes last: its dose history (tens of millions of rows on a
+ * server) would otherwise be under every measure after it.
  */
-const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard];
+const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard, missedList, dayClose];
 
 const CONNECTIONS = 20;
 const WARMUP_SECONDS = 1;
@@ -121,7 +132,7 @@ async function main(): Promise<number> {
   let databaseLabel: string | null = null;
   try {
     for (const measure of selected) {
-      log(`${measure.name}: ${WARMUP_SECONDS} s warm-up + ${seconds} s, ${CONNECTIONS} connections`);
+      log(measure.oneShot ? `${measure.name}: once, timed` : `${measure.name}: ${WARMUP_SECONDS} s warm-up + ${seconds} s, ${CONNECTIONS} connections`);
       try {
         results.push(...(await measure.run(ctx)));
       } catch (e) {
