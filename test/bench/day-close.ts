@@ -39,6 +39,7 @@
 //              row and does nothing.
 // `alerts` is what the close of D raised; the dropout alerts of both closes
 // are checked against the plan.
+import { secondsSince, stepTimer, type Measure } from './measure.ts';
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { fold } from '../../db/fold.ts';
@@ -50,7 +51,6 @@ import { addDays } from '../../server/dosing/days.ts';
 import { levelsToRaise, missedAtClose } from '../../server/dosing/follow-up.ts';
 import { closeDay, closeDueDays, type ChannelsOn } from '../../server/services/day-close.ts';
 import { rulesForClinic } from '../../server/services/rule-sets.ts';
-import type { Measure } from './measure.ts';
 import { round } from './report.ts';
 
 const DEFAULTS = { postgres: { patients: 60_000, days: 730 }, pglite: { patients: 3_000, days: 120 } } as const;
@@ -87,7 +87,7 @@ function affected(result: unknown): number {
   return Number(r.count ?? r.affectedRows ?? 0);
 }
 
-const seconds = (since: number) => (performance.now() - since) / 1000;
+const seconds = secondsSince;
 
 export interface SeededClose {
   today: string;
@@ -125,14 +125,7 @@ async function droppableIndexes(db: Db): Promise<IndexDef[]> {
  */
 export async function seedDayClose(db: Db, kind: 'pglite' | 'postgres', scale: CloseScale, log: (line: string) => void): Promise<SeededClose> {
   const started = performance.now();
-  const steps: string[] = [];
-  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    const out = await run();
-    steps.push(`${what} ${seconds(t).toFixed(1)} s`);
-    log(`day-close: ${what} in ${seconds(t).toFixed(1)} s`);
-    return out;
-  };
+  const { steps, step } = stepTimer('day-close', log);
   const today = serviceDay(new Date(), TIME_ZONE);
   const firstDay = addDays(today, -(scale.days - 1));
   const clinicCount = Math.min(MAX_CLINICS, Math.ceil(scale.patients / PER_CLINIC));

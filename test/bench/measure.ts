@@ -16,3 +16,19 @@ export interface Measure {
   oneShot?: boolean;
   run(ctx: BenchContext): Promise<BenchResult[]>;
 }
+
+/** Seconds since a performance.now() reading. */
+export const secondsSince = (since: number): number => (performance.now() - since) / 1000;
+
+/** Times the steps of a seed: each is logged as it ends and kept for the report's notes. */
+export function stepTimer(prefix: string, log: (line: string) => void) {
+  const steps: string[] = [];
+  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
+    const t = performance.now();
+    const out = await run();
+    steps.push(`${what} ${secondsSince(t).toFixed(1)} s`);
+    log(`${prefix}: ${what} in ${secondsSince(t).toFixed(1)} s`);
+    return out;
+  };
+  return { steps, step };
+}

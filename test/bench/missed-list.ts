@@ -24,6 +24,7 @@
 // them, the contacts logged before the last), so the alerts a real clinic
 // would have are there, open and closed; today is not closed yet: the
 // counsellor's morning, the list counted as of yesterday.
+import { secondsSince, stepTimer, type Measure } from './measure.ts';
 import { MISSED_PAGE_SIZE } from '../../views/pages/followup.tsx';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
@@ -38,7 +39,6 @@ import { createLogger } from '../../server/log.ts';
 import { closeDay, type ChannelsOn } from '../../server/services/day-close.ts';
 import { missedList as listMissed } from '../../server/services/follow-up.ts';
 import { measureHttp } from './load.ts';
-import type { Measure } from './measure.ts';
 
 const PATIENTS = 1_000;
 const SEED = 90_000_000;
@@ -53,7 +53,7 @@ const CHANNELS: ChannelsOn = { email: false, webhook: false };
 /** Scratch table of the seeding (dropped after). */
 const PLAN = sql.raw('bench_missed_list_plan');
 
-const seconds = (since: number) => (performance.now() - since) / 1000;
+const seconds = secondsSince;
 
 interface Seeded {
   clinicId: string;
@@ -68,14 +68,7 @@ interface Seeded {
 
 export async function seedMissedList(db: Db, log: (line: string) => void): Promise<Seeded> {
   const started = performance.now();
-  const steps: string[] = [];
-  const step = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
-    const t = performance.now();
-    const out = await run();
-    steps.push(`${what} ${seconds(t).toFixed(1)} s`);
-    log(`missed-list: ${what} in ${seconds(t).toFixed(1)} s`);
-    return out;
-  };
+  const { steps, step } = stepTimer('missed-list', log);
   const today = serviceDay(new Date(), TIME_ZONE);
   const yesterday = addDays(today, -1);
 
