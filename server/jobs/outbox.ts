@@ -14,7 +14,8 @@ import type { Db } from '../../db/client.ts';
 import type { AlertLevel, Locale, OutboxChannel } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
 import { addDays } from '../dosing/days.ts';
-import type { ServiceDeps } from '../services/context.ts';
+import { audit } from '../services/audit.ts';
+import type { Actor, ServiceDeps } from '../services/context.ts';
 
 /** Everything a channel may say about an alert, drawn at delivery time. */
 export interface AlertMessage {
@@ -222,12 +223,15 @@ export async function attemptsOf(db: Db, outboxId: string) {
   return rows<{ at: string; ok: boolean; detail: string }>(db, sql`select at, ok, detail from outbox_attempts where outbox_id = ${outboxId}::uuid order by at, id`);
 }
 
-/** The admin sends a failed message again: it becomes due now, its attempts kept in the log. */
-export async function retryFailed(db: Db, outboxId: string, now: Date): Promise<boolean> {
-  const r = await rows(
-    db,
-    sql`update outbox set status = 'pending', attempts = 0, next_attempt_at = ${now.toISOString()}::timestamptz, claimed_until = null, claimed_by = null
-        where id = ${outboxId}::uuid and status = 'failed' returning id`,
-  );
-  return r.length === 1;
+/** The admin sends a failed message again: it becomes due now, its attempts kept in the log; audited. */
+export async function retryFailed({ db, clock }: ServiceDeps, actor: Actor, outboxId: string): Promise<boolean> {
+  return db.transaction(async (tx) => {
+    const r = await rows(
+      tx,
+      sql`update outbox set status = 'pending', attempts = 0, next_attempt_at = ${clock.now().toISOString()}::timestamptz, claimed_until = null, claimed_by = null
+          where id = ${outboxId}::uuid and status = 'failed' returning id`,
+    );
+    if (r.length === 1) await audit(tx, { action: 'outbox_retry', actorId: actor.userId, entityType: 'outbox', entityId: outboxId, address: actor.address, at: clock.now() });
+    return r.length === 1;
+  });
 }

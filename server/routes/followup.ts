@@ -1,10 +1,9 @@
 // Missed-dose follow-up over HTTP: the counsellor's list and contacts, the
 // in-app alerts (list and badge), the manager's dropout rulings and day
 // closes, one's own alert channels, and the admin's delivery log.
-import { and, asc, eq, inArray, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray } from 'drizzle-orm';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { rows } from '../../db/sql.ts';
 import { clinics, CONTACT_METHODS, CONTACT_OUTCOMES, HOLDING_OUTCOMES, patients, userClinics, users } from '../../db/schema.ts';
 import { AlertsPage, BadgeFragment, ClosesPage, DropoutsPage } from '../../views/pages/alerts.tsx';
 import { AlertSettingsPage, DeliveriesPage } from '../../views/pages/deliveries.tsx';
@@ -14,9 +13,8 @@ import { addDays } from '../dosing/days.ts';
 import { Invalid, NotFound } from '../errors.ts';
 import { attemptsOf, deliveryLog, retryFailed } from '../jobs/outbox.ts';
 import { channelsOn } from '../jobs/scheduler.ts';
-import { audit } from '../services/audit.ts';
 import { closeDueDays, recentCloses } from '../services/day-close.ts';
-import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, ruleOnDropout, unreadCount, type MissedFilter } from '../services/follow-up.ts';
+import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, patientOfAlert, ruleOnDropout, setAlertChannels, unreadCount, type MissedFilter } from '../services/follow-up.ts';
 import { dayInput, noteText, text } from '../services/patient-schema.ts';
 import { getPatientInScope } from '../services/patients.ts';
 import { renderPatientPage } from './patients.ts';
@@ -169,13 +167,12 @@ export const followupRoutes = new Hono<AppEnv>()
     const alertId = c.req.param('alertId');
     if (!isUuid(alertId)) throw new NotFound('alert');
     const body = await formBody(c);
-    const [a] = await rows<{ patient_id: string }>(c.var.deps.db, sql`select patient_id from alerts where id = ${alertId}::uuid and level = 'review'`);
-    if (!a) throw new NotFound('alert');
+    const patientId = await patientOfAlert(c.var.deps.db, alertId, 'review');
     const note = noteText(1000).pipe(z.string().min(1)).safeParse(str(body, 'note'));
-    if (!note.success) return renderPatientPage(c, a.patient_id, { reviewError: { alertId, note: str(body, 'note').slice(0, 1000) }, status: 422 });
+    if (!note.success) return renderPatientPage(c, patientId, { reviewError: { alertId, note: str(body, 'note').slice(0, 1000) }, status: 422 });
     await markReviewed(services(c), actorOf(c), alertId, note.data, scopeOf(c));
     flash(c, 'review_done_saved');
-    return c.redirect(`/patients/${a.patient_id}#follow-up`, 303);
+    return c.redirect(`/patients/${patientId}#follow-up`, 303);
   })
   .get('/followup/closes', async (c) => {
     const mine = await myClinics(c);
@@ -214,12 +211,7 @@ export const followupRoutes = new Hono<AppEnv>()
       });
     const parsed = Schema.safeParse(raw);
     if (!parsed.success) return render(c, AlertSettingsPage({ ctx: viewContext(c), values: raw, errors: fieldErrors(parsed.error), channels: channelsOn(c.var.deps.config) }), 422);
-    const { db, clock } = services(c);
-    const actor = actorOf(c);
-    await db.transaction(async (tx) => {
-      await tx.update(users).set(parsed.data).where(eq(users.id, actor.userId));
-      await audit(tx, { action: 'notify_settings', actorId: actor.userId, entityType: 'user', entityId: actor.userId, details: { notifyEmail: parsed.data.notifyEmail, notifyWebhook: parsed.data.notifyWebhook }, address: actor.address, at: clock.now() });
-    });
+    await setAlertChannels(services(c), actorOf(c), parsed.data);
     flash(c, 'fu_settings_saved');
     return c.redirect('/account/alerts', 303);
   })
@@ -244,13 +236,7 @@ export const followupRoutes = new Hono<AppEnv>()
   .post('/admin/deliveries/:outboxId/retry', async (c) => {
     const id = c.req.param('outboxId');
     if (!isUuid(id)) throw new NotFound('message');
-    const { db, clock } = services(c);
-    const actor = actorOf(c);
-    const ok = await db.transaction(async (tx) => {
-      const done = await retryFailed(tx, id, clock.now());
-      if (done) await audit(tx, { action: 'outbox_retry', actorId: actor.userId, entityType: 'outbox', entityId: id, address: actor.address, at: clock.now() });
-      return done;
-    });
+    const ok = await retryFailed(services(c), actorOf(c), id);
     flash(c, ok ? 'fu_retry_queued' : 'fu_retry_not_failed');
     return c.redirect('/admin/deliveries?status=failed', 303);
   });

@@ -304,6 +304,24 @@ export async function markAllRead(db: Db, userId: string, now: Date): Promise<vo
   await db.execute(sql`update inbox set read_at = ${now.toISOString()}::timestamptz where user_id = ${userId}::uuid and read_at is null`);
 }
 
+/** The patient of an alert of the given level (404 for anything else); the ruling itself checks the clinic. */
+export async function patientOfAlert(db: Db, alertId: string, level: AlertLevel): Promise<string> {
+  const [a] = await rows<{ patient_id: string }>(db, sql`select patient_id from alerts where id = ${alertId}::uuid and level = ${level}::text`);
+  if (!a) throw new NotFound('alert');
+  return a.patient_id;
+}
+
+/** How one's alerts reach one besides the app; audited (the address may change where patient data goes). */
+export async function setAlertChannels({ db, clock }: ServiceDeps, actor: Actor, v: { email: string; notifyEmail: boolean; notifyWebhook: boolean; webhookTo: string }): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(
+      sql`update users set email = ${v.email}::text, notify_email = ${v.notifyEmail}::boolean, notify_webhook = ${v.notifyWebhook}::boolean, webhook_to = ${v.webhookTo}::text
+          where id = ${actor.userId}::uuid`,
+    );
+    await audit(tx, { action: 'notify_settings', actorId: actor.userId, entityType: 'user', entityId: actor.userId, details: { notifyEmail: v.notifyEmail, notifyWebhook: v.notifyWebhook }, address: actor.address, at: clock.now() });
+  });
+}
+
 /** Open dropout alerts (R18) awaiting a manager, at the given clinics. */
 export async function dropoutProposals(db: Db, clinicIds: string[]) {
   if (clinicIds.length === 0) return [];

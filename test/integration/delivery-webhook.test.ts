@@ -192,13 +192,14 @@ describeEachDatabase('delivery by webhook', (get) => {
     expect((await db.select().from(outbox).where(eq(outbox.id, id)))[0]).toMatchObject({ status: 'failed', attempts: 5, lastError: 'HTTP 401', deliveredAt: null });
     expect(await details(t, id)).toEqual(Array(5).fill('fail HTTP 401'));
 
-    expect(await retryFailed(db, id, clock.now())).toBe(true);
-    expect(await retryFailed(db, id, clock.now())).toBe(false); // pending now, not failed
+    const admin = { userId: (await makeUser(db, 'admin', [])).id, address: null };
+    expect(await retryFailed({ db, clock }, admin, id)).toBe(true);
+    expect(await retryFailed({ db, clock }, admin, id)).toBe(false); // pending now, not failed
     expect((await db.select().from(outbox).where(eq(outbox.id, id)))[0]).toMatchObject({ status: 'pending', attempts: 0, nextAttemptAt: clock.now() });
     expect(await deliverDue({ db, clock }, { webhook: webhookChannel(receiver.url, SECRET) }, POLICY)).toEqual({ ...NOTHING, delivered: 1 });
     expect(receiver.accepted(id).length).toBe(1);
     expect(await details(t, id)).toEqual([...Array(5).fill('fail HTTP 401'), 'ok HTTP 200']);
-    expect(await retryFailed(db, id, clock.now())).toBe(false); // delivered: nothing to send again
+    expect(await retryFailed({ db, clock }, admin, id)).toBe(false); // delivered: nothing to send again
   });
 
   it('a receiver down for a while loses no message and gets none twice once it answered 200', async () => {
