@@ -194,9 +194,8 @@ export async function messageOf(db: Db, outboxId: string, attempt: number): Prom
   };
 }
 
-/** The admin's delivery log: messages with their state and last answer. No patient data. */
-export async function deliveryLog(db: Db, o: { status?: string; limit?: number } = {}) {
-  return rows<{
+/** One row of the admin's delivery log. */
+export type DeliveryRow = {
     id: string;
     alert_id: string;
     level: AlertLevel;
@@ -209,7 +208,11 @@ export async function deliveryLog(db: Db, o: { status?: string; limit?: number }
     delivered_at: string | null;
     last_error: string;
     created_at: string;
-  }>(
+};
+
+/** The admin's delivery log: messages with their state and last answer. No patient data. */
+export async function deliveryLog(db: Db, o: { status?: string; limit?: number } = {}) {
+  return rows<DeliveryRow>(
     db,
     sql`select o.id, o.alert_id, a.level, c.code as clinic_code, u.username, o.channel, o.status, o.attempts, o.next_attempt_at, o.delivered_at, o.last_error, o.created_at
         from outbox o join alerts a on a.id = o.alert_id join clinics c on c.id = a.clinic_id join users u on u.id = o.user_id

@@ -6,7 +6,7 @@ import type { Db } from '../../db/client.ts';
 import { HOLDING_OUTCOMES, type AlertClosing, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
 import { pgArray, rows } from '../../db/sql.ts';
 import { addDays } from '../dosing/days.ts';
-import { bucketOf, missedAtClose, type MissedBucket } from '../dosing/follow-up.ts';
+import { bucketOf, missedAtClose, type MissedBucket, type ReviewGround } from '../dosing/follow-up.ts';
 import { serviceDay } from '../clock.ts';
 import { Conflict, Invalid, NotFound, type FieldErrors } from '../errors.ts';
 import { audit, type AuditAction } from './audit.ts';
@@ -245,9 +245,9 @@ export async function contactsOf(db: Db, patientId: string, withNotes: boolean) 
 }
 
 /** R19's grounds from an alert's reasons (a jsonb column: an array, or its text on some drivers). */
-export function groundsOf(reasons: { rule: string; code: string }[] | string): ('violations' | 'opioid_positive' | 'other_drug')[] {
+export function groundsOf(reasons: { rule: string; code: string }[] | string): ReviewGround[] {
   const list = typeof reasons === 'string' ? (JSON.parse(reasons) as { rule: string; code: string }[]) : reasons;
-  return list.filter((r) => r.rule === 'R19').map((r) => r.code as 'violations');
+  return list.filter((r) => r.rule === 'R19').map((r) => r.code as ReviewGround);
 }
 
 /** A patient's alerts (open and closed), newest first. */
@@ -262,9 +262,8 @@ export async function alertsOf(db: Db, patientId: string) {
 /** For inbox `i`, alert `a`, its clinic `c`: the person still works there (or at the facility over that point). */
 const STILL_THERE = sql`exists (select 1 from user_clinics uc where uc.user_id = i.user_id and uc.clinic_id in (c.id, c.parent_id))`;
 
-/** The in-app messages of a person: newest first, with the patient (for their list and badge). */
-export async function inboxOf(db: Db, userId: string, limit = 100) {
-  return rows<{
+/** One in-app message with its alert and patient. */
+export type InboxRow = {
     id: string;
     alert_id: string;
     created_at: string;
@@ -280,7 +279,11 @@ export async function inboxOf(db: Db, userId: string, limit = 100) {
     phone: string;
     clinic_code: string;
     time_zone: string;
-  }>(
+};
+
+/** The in-app messages of a person, newest first, with the patient (for their list and badge). */
+export async function inboxOf(db: Db, userId: string, limit = 100) {
+  return rows<InboxRow>(
     db,
     sql`select i.id, i.alert_id, i.created_at, i.read_at, a.level, a.missed_days, a.anchor_day::text as anchor_day, a.reasons, a.closed_at is null as alert_open,
                p.id as patient_id, p.code, p.full_name, p.phone, c.code as clinic_code, c.time_zone

@@ -1,29 +1,20 @@
 // The in-app alerts of one person (list and badge), the manager's proposed
 // dropouts (R18) and the record of day closes.
-import type { AlertLevel } from '../../db/schema.ts';
+import type { InboxRow } from '../../server/services/follow-up.ts';
+import type { ReviewGround } from '../../server/dosing/follow-up.ts';
 import { Csrf } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatDay } from '../format.ts';
 import { Layout } from '../layout.tsx';
 
-export interface InboxRowView {
-  id: string;
+/** A row of the person's inbox, with its time as a Date, the first missed day and R19's grounds. */
+export type InboxRowView = Omit<InboxRow, 'created_at' | 'anchor_day' | 'reasons'> & {
   created_at: Date;
-  read_at: string | null;
-  level: AlertLevel;
-  missed_days: number;
   /** The first missed day. */
   since: string;
   /** R19's grounds, for a 'review' alert. */
-  grounds: ('violations' | 'opioid_positive' | 'other_drug')[];
-  alert_open: boolean;
-  patient_id: string;
-  code: string;
-  full_name: string;
-  phone: string;
-  clinic_code: string;
-  time_zone: string;
-}
+  grounds: ReviewGround[];
+};
 
 export function AlertsPage({ ctx, rows }: { ctx: ViewContext; rows: InboxRowView[] }) {
   const { t } = ctx;

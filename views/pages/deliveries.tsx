@@ -1,7 +1,7 @@
 // One's own alert channels, and the admin's delivery log of the outbox (no
 // patient data: the alert, its clinic, the recipient's account, the channel,
 // the state and the receivers' answers).
-import type { AlertLevel, OutboxChannel } from '../../db/schema.ts';
+import type { DeliveryRow } from '../../server/jobs/outbox.ts';
 import { Csrf, Field, FormErrors, describedBy, type Errors } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime } from '../format.ts';
@@ -43,20 +43,8 @@ export function AlertSettingsPage({ ctx, values, errors, channels }: { ctx: View
   );
 }
 
-export interface DeliveryRowView {
-  id: string;
-  alert_id: string;
-  level: AlertLevel;
-  clinic_code: string;
-  username: string;
-  channel: OutboxChannel;
-  status: string;
-  attempts: number;
-  next_attempt_at: Date;
-  delivered_at: Date | null;
-  last_error: string;
-  created_at: Date;
-}
+/** A row of the delivery log, with its times as Dates. */
+export type DeliveryRowView = Omit<DeliveryRow, 'next_attempt_at' | 'delivered_at' | 'created_at'> & { next_attempt_at: Date; delivered_at: Date | null; created_at: Date };
 
 const STATUSES = ['pending', 'delivered', 'failed', 'cancelled'] as const;
 

@@ -2,7 +2,8 @@
 // most urgent first, with what a counsellor in the field needs (phones to
 // call, address, next of kin, last dose, days missed, the open alert, the
 // last contact) and a form to log the contact. Made for a phone's width.
-import { CONTACT_METHODS, CONTACT_OUTCOMES, type AlertLevel, type ContactMethod, type ContactOutcome } from '../../db/schema.ts';
+import { CONTACT_METHODS, CONTACT_OUTCOMES } from '../../db/schema.ts';
+import type { MissedRow } from '../../server/services/follow-up.ts';
 import { Csrf, FormErrors, describedBy, type Errors } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatDay } from '../format.ts';
@@ -13,25 +14,12 @@ export const BUCKETS = ['today', 'd2_4', 'd5_13', 'd14'] as const;
 export const MISSED_PAGE_SIZE = 50;
 export type Bucket = (typeof BUCKETS)[number];
 
-export interface MissedRowView {
-  patientId: string;
-  code: string;
-  fullName: string;
-  phone: string;
-  phone2: string;
-  address: string;
-  nextOfKin: string;
-  nextOfKinPhone: string;
-  clinicCode: string;
-  counsellorName: string | null;
-  lastCovered: string | null;
-  missed: number;
+/** A row of the service's list, with its dates as the page shows them. */
+export type MissedRowView = Omit<MissedRow, 'clinicId' | 'counsellorId' | 'bucket' | 'asOf' | 'lastContact'> & {
+  /** The first missed day. */
   since: string;
-  alertLevel: AlertLevel | null;
-  lastContact: { at: Date; method: ContactMethod; outcome: ContactOutcome; nextActionDate: string | null; returnDate: string | null; byName: string } | null;
-  onHoldUntil: string | null;
-  needsAction: boolean;
-}
+  lastContact: (Omit<NonNullable<MissedRow['lastContact']>, 'at' | 'holdUntil'> & { at: Date }) | null;
+};
 
 export interface ContactFormValues {
   method: string;

@@ -2,11 +2,11 @@
 // and closed, with how they closed) and the history of contacts. Notes are
 // absent from the HTML for roles that may not read them.
 import type { AlertLevel, ContactMethod, ContactOutcome } from '../../db/schema.ts';
+import type { ReviewGround } from '../../server/dosing/follow-up.ts';
 import { Csrf } from '../components.tsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatDay } from '../format.ts';
 
-export type ReviewGround = 'violations' | 'opioid_positive' | 'other_drug';
 
 export interface PatientFollowupView {
   alerts: { id: string; level: AlertLevel; since: string; raisedDay: string; missedDays: number; grounds: ReviewGround[]; closedAs: string | null; closedNote: string }[];
