@@ -1,0 +1,286 @@
+// Retention (R22), time in treatment (Kaplan–Meier), the Circular 05
+// cross-sectional counts and adherence, by SQL over episodes and dose slots.
+//
+// A treatment run is a patient's episode and the transfers that continue it
+// (an episode whose transferred_from_id points at the one before): moving
+// between the programme's clinics is not leaving treatment, and the patient
+// is one run, counted once, in the clinic where the run began.
+// - Cohort: the run's first dose (its induction), by month or R21 quarter;
+//   first enrolments and re-enrolments apart. A run with no dose yet is in
+//   no cohort; a run that began as a transfer from outside is in none either.
+// - Exit: the first of the run's end (the end of its last episode) and the
+//   30th consecutive day with no dose covered (R18), counted from the last
+//   covered day before the gap. The reason is the episode's end reason, or
+//   dropout when the 30th uncovered day came first.
+// - Retained at N months: no exit before day D = ⌊N × 30.44⌋ after the first
+//   dose. Within a run the gaps are shorter than 30 days, so this is R22's
+//   "no dropout or termination before day D and a covered day within the 30
+//   days before it". A cohort is counted at N only once day D has come.
+// - With censoring: a run that left by death, transfer out of the programme
+//   or custody before day D is taken out of the count instead of lost.
+import { sql, type SQL } from 'drizzle-orm';
+import type { Db } from '../../db/client.ts';
+import { SEXES, type Sex } from '../../db/schema.ts';
+import { rows } from '../../db/sql.ts';
+import { uuidArray } from './reports.ts';
+
+export const RETENTION_MONTHS = [3, 6, 12, 24] as const;
+export type RetentionMonth = (typeof RETENTION_MONTHS)[number];
+/** Day D of month N (R22). */
+export const dayOfMonth = (n: number) => Math.floor(n * 30.44);
+/** R22's separate outcomes. */
+export const CENSORED_REASONS = ['deceased', 'transferred_out', 'incarcerated'] as const;
+/** R18: this many consecutive uncovered days is a dropout. */
+export const DROPOUT_GAP = 30;
+
+export const AGE_BANDS = ['u30', '30_39', '40_49', '50p'] as const;
+export type AgeBand = (typeof AGE_BANDS)[number];
+export const RUN_KINDS = ['first', 're_enrolment'] as const;
+export type RunKind = (typeof RUN_KINDS)[number];
+
+export interface RunFilter {
+  clinicIds: readonly string[];
+  sex?: Sex;
+  ageBand?: AgeBand;
+  referral?: string;
+}
+
+export { SEXES };
+
+const ageBandSql = sql`case when r.age < 30 then 'u30' when r.age < 40 then '30_39' when r.age < 50 then '40_49' else '50p' end`;
+
+/**
+ * Every run of the filter's clinics with a first dose on or before `asOf`,
+ * with its exit as seen on `asOf` (alias runs: patient_id, clinic_id, kind,
+ * first_day, exit_day, exit_reason, t = days in treatment, age, sex, referral).
+ */
+function runsSql(asOf: string, f: RunFilter): SQL {
+  const scope = uuidArray(f.clinicIds);
+  const day = sql`${asOf}::date`;
+  return sql`
+    ep as (
+      select e.*, sum(case when e.kind = 'transfer_in' and e.transferred_from_id is not null then 0 else 1 end)
+        over (partition by e.patient_id order by e.start_date, e.created_at, e.id) as run_no
+      from episodes e
+      where e.start_date <= ${day} and e.patient_id in (select patient_id from episodes where clinic_id = any(${scope}))
+    ), run as (
+      select patient_id, run_no,
+        (array_agg(clinic_id order by start_date, created_at, id))[1] as clinic_id,
+        (array_agg(kind order by start_date, created_at, id))[1] as kind,
+        (array_agg(referral_source order by start_date, created_at, id))[1] as referral,
+        min(start_date) as started,
+        (array_agg(end_date order by start_date desc, created_at desc, id desc))[1] as end_date,
+        (array_agg(end_reason order by start_date desc, created_at desc, id desc))[1] as end_reason
+      from ep group by patient_id, run_no
+    ), r0 as (
+      select run.*, case when run.end_date <= ${day} then run.end_date end as end_seen,
+        p.sex, extract(year from age(run.started, p.birth_date))::int as age
+      from run join patients p on p.id = run.patient_id
+      where run.clinic_id = any(${scope}) and run.kind in ('first', 're_enrolment')
+        ${f.sex ? sql`and p.sex = ${f.sex}` : sql``}
+        ${f.referral !== undefined ? sql`and run.referral = ${f.referral}` : sql``}
+    ), r1 as (
+      select r0.*, fd.first_day,
+        least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to
+      from r0
+      cross join lateral (select min(s.service_day) as first_day from dose_slots s
+        where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day})) fd
+      where fd.first_day is not null
+    ), r2 as (
+      -- e: the last covered day before the first gap of 30 or more uncovered days (or the last covered day).
+      select r1.*, coalesce(g.gap_from, g.last_day) as e
+      from r1 cross join lateral (
+        select min(w.day - w.step) filter (where w.step > ${DROPOUT_GAP}::int) as gap_from, max(w.day) as last_day
+        from (select dd.day, dd.day - lag(dd.day) over (order by dd.day) as step
+              from (select distinct s.service_day as day from dose_slots s
+                    where s.patient_id = r1.patient_id and s.service_day between r1.first_day and r1.seen_to) dd) w
+      ) g
+    ), r3 as (
+      select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= least(coalesce(r2.end_seen, ${day}), ${day}) then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
+    ), runs0 as (
+      select r3.patient_id, r3.clinic_id, r3.kind, r3.first_day, r3.sex, r3.referral,
+        extract(year from age(r3.first_day, p.birth_date))::int as age,
+        case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then r3.dropout_day else r3.end_seen end as exit_day,
+        case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then 'dropped_out' else r3.end_reason end as exit_reason
+      from r3 join patients p on p.id = r3.patient_id
+    ), runs as (
+      select * from runs0 r ${f.ageBand ? sql`where ${ageBandSql} = ${f.ageBand}` : sql``}
+    )`;
+}
+
+/** The R22 cohort key of a run (alias runs). */
+const cohortKey = (grouping: 'month' | 'quarter') =>
+  grouping === 'month' ? sql`to_char(runs.first_day, 'YYYY-MM')` : sql`to_char((runs.first_day - 14 + interval '1 month')::date, 'YYYY-"Q"Q')`;
+
+export interface RetentionCell {
+  /** Runs whose day D has come. */
+  eligible: number;
+  retained: number;
+  /** Left by death, transfer out or custody before day D. */
+  censored: number;
+}
+
+export interface CohortRow {
+  cohort: string;
+  kind: RunKind;
+  size: number;
+  at: Record<RetentionMonth, RetentionCell>;
+}
+
+const cellSql = (n: number) => {
+  const d = dayOfMonth(n);
+  return sql`
+    count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')})::int as ${sql.raw(`elig_${n}`)},
+    count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and (runs.exit_day is null or runs.exit_day >= runs.first_day + ${d}::int))::int as ${sql.raw(`ret_${n}`)},
+    count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and runs.exit_day < runs.first_day + ${d}::int and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated'))::int as ${sql.raw(`cens_${n}`)}`;
+};
+
+/** Retention by cohort at 3, 6, 12 and 24 months, as seen on `asOf`. */
+export async function cohortRetention(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter'): Promise<CohortRow[]> {
+  const out = await rows<Record<string, unknown>>(
+    db,
+    sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day)
+      select ${cohortKey(grouping)} as cohort, runs.kind, count(*)::int as size,
+        ${sql.join(RETENTION_MONTHS.map(cellSql), sql`, `)}
+      from runs cross join asof
+      group by 1, 2 order by 1, 2`,
+  );
+  return out.map((r) => ({
+    cohort: String(r.cohort),
+    kind: r.kind as RunKind,
+    size: Number(r.size),
+    at: Object.fromEntries(RETENTION_MONTHS.map((n) => [n, { eligible: Number(r[`elig_${n}`]), retained: Number(r[`ret_${n}`]), censored: Number(r[`cens_${n}`]) }])) as Record<RetentionMonth, RetentionCell>,
+  }));
+}
+
+export interface KmStep {
+  /** Days since the first dose. */
+  day: number;
+  atRisk: number;
+  events: number;
+  /** The share still in treatment just after `day`. */
+  survival: number;
+}
+
+export interface KmCurve {
+  runs: number;
+  steps: KmStep[];
+  /** Number at risk at the start of months 0, 3, 6, 12, 18, 24 (day ⌊N × 30.44⌋). */
+  atRisk: { month: number; n: number }[];
+}
+
+export const AT_RISK_MONTHS = [0, 3, 6, 12, 18, 24] as const;
+
+/**
+ * Kaplan–Meier estimate of time in treatment: every exit is an event, or,
+ * with `censorOutcomes`, deaths, transfers out and custody are censored
+ * instead. A run still in treatment is censored on `asOf`.
+ */
+export async function kaplanMeier(db: Db, asOf: string, f: RunFilter, kind: RunKind | 'all', censorOutcomes: boolean): Promise<KmCurve> {
+  const isEvent = censorOutcomes ? sql`runs.exit_day is not null and runs.exit_reason not in ('deceased', 'transferred_out', 'incarcerated')` : sql`runs.exit_day is not null`;
+  const kindWhere = kind === 'all' ? sql`true` : sql`runs.kind = ${kind}`;
+  const steps = await rows<Record<string, unknown>>(
+    db,
+    sql`with ${runsSql(asOf, f)},
+      t as (select (coalesce(runs.exit_day, ${asOf}::date) - runs.first_day) as day, (${isEvent}) as event from runs where ${kindWhere}),
+      g as (select day, count(*) filter (where event)::int as events, count(*)::int as leaving from t group by day),
+      r as (select day, events, (sum(leaving) over (order by day desc))::int as at_risk from g)
+      select day, at_risk, events,
+        case when bool_or(events = at_risk and events > 0) over (order by day) then 0
+             else exp(sum(case when events > 0 and events < at_risk then ln(1 - events::float8 / at_risk) else 0 end) over (order by day)) end as survival
+      from r order by day`,
+  );
+  const all = steps.map((s) => ({ day: Number(s.day), atRisk: Number(s.at_risk), events: Number(s.events), survival: Number(s.survival) }));
+  const total = all[0]?.atRisk ?? 0;
+  const atRisk = AT_RISK_MONTHS.map((month) => {
+    const d = dayOfMonth(month);
+    const first = all.find((s) => s.day >= d);
+    return { month, n: first ? first.atRisk : 0 };
+  });
+  return { runs: total, steps: all.filter((s) => s.events > 0), atRisk };
+}
+
+export interface CrossSectional {
+  day: string;
+  inTreatment: number;
+  over6: number;
+  over12: number;
+}
+
+/**
+ * Circular 05/2023's counts on a day: patients in treatment, and of them
+ * those whose run began (first dose) more than 6 and 12 months before.
+ * A snapshot of who is there, not retention: those who left are not in it.
+ */
+export async function crossSectional(db: Db, day: string, f: RunFilter): Promise<CrossSectional> {
+  const [r] = await rows<Record<string, unknown>>(
+    db,
+    sql`with ${runsSql(day, f)}
+      select count(*)::int as n,
+        count(*) filter (where runs.first_day < (${day}::date - interval '6 months')::date)::int as over6,
+        count(*) filter (where runs.first_day < (${day}::date - interval '12 months')::date)::int as over12
+      from runs where runs.exit_day is null
+        and exists (select 1 from episodes e where e.patient_id = runs.patient_id and e.start_date <= ${day}::date and (e.end_date is null or e.end_date > ${day}::date))`,
+  );
+  return { day, inTreatment: Number(r?.n ?? 0), over6: Number(r?.over6 ?? 0), over12: Number(r?.over12 ?? 0) };
+}
+
+/** The referral sources written on the runs of these clinics, for the filter. */
+export async function referralSources(db: Db, clinicIds: readonly string[]): Promise<string[]> {
+  const out = await rows<{ s: string }>(
+    db,
+    sql`select distinct referral_source as s from episodes where clinic_id = any(${uuidArray(clinicIds)}) and kind in ('first', 're_enrolment') and referral_source <> '' order by 1 limit 50`,
+  );
+  return out.map((r) => r.s);
+}
+
+// ---------------------------------------------------------------------------
+// Drill-down: the runs behind a retention figure.
+
+export type CohortOutcome = 'all' | 'retained' | 'lost' | 'censored';
+
+export interface RunListRow {
+  patientId: string;
+  code: string;
+  fullName: string;
+  clinicCode: string;
+  firstDay: string;
+  exitDay: string | null;
+  exitReason: string | null;
+}
+
+export async function cohortRuns(
+  db: Db,
+  asOf: string,
+  f: RunFilter,
+  q: { grouping: 'month' | 'quarter'; cohort: string; kind: RunKind; month?: RetentionMonth; outcome: CohortOutcome },
+): Promise<RunListRow[]> {
+  const d = q.month ? dayOfMonth(q.month) : 0;
+  const eligible = sql`runs.first_day + ${d}::int <= ${asOf}::date`;
+  const before = sql`runs.exit_day < runs.first_day + ${d}::int`;
+  const outcome =
+    q.outcome === 'all' || !q.month
+      ? sql`true`
+      : q.outcome === 'retained'
+        ? sql`${eligible} and (runs.exit_day is null or not (${before}))`
+        : q.outcome === 'censored'
+          ? sql`${eligible} and ${before} and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated')`
+          : sql`${eligible} and ${before}`;
+  const out = await rows<Record<string, unknown>>(
+    db,
+    sql`with ${runsSql(asOf, f)}
+      select p.id, p.code, p.full_name, c.code as clinic_code, runs.first_day::text as first_day, runs.exit_day::text as exit_day, runs.exit_reason
+      from runs join patients p on p.id = runs.patient_id join clinics c on c.id = runs.clinic_id
+      where ${cohortKey(q.grouping)} = ${q.cohort} and runs.kind = ${q.kind} and ${outcome}
+      order by p.code limit 500`,
+  );
+  return out.map((r) => ({
+    patientId: String(r.id),
+    code: String(r.code),
+    fullName: String(r.full_name),
+    clinicCode: String(r.clinic_code),
+    firstDay: String(r.first_day),
+    exitDay: r.exit_day === null ? null : String(r.exit_day),
+    exitReason: r.exit_reason === null ? null : String(r.exit_reason),
+  }));
+}
