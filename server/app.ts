@@ -24,6 +24,7 @@ import { counterRoutes } from './routes/counter.ts';
 import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { followupRoutes } from './routes/followup.ts';
+import { reportRoutes } from './routes/reports.ts';
 import { loadStaticFiles, staticRoutes, type StaticFiles } from './routes/static.ts';
 import { render, viewContext, type AppDeps, type AppEnv, type Ctx } from './routes/support.ts';
 
@@ -76,6 +77,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', reviewRoutes);
   app.route('/', followupRoutes);
   app.route('/', registerRoutes);
+  app.route('/', reportRoutes);
 
   app.notFound((c) => errorResponse(c as Ctx, 404));
   app.onError((err, c) => {

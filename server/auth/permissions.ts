@@ -35,6 +35,8 @@ export const ACTIONS = [
   'dayclose.run', // close a service day now, on demand
   'delivery.view', // the outbox's delivery log, and sending a failed message again
   'termination.review', // R19: record that the grounds to review termination were reviewed
+  'report.view', // the dashboard, retention, adherence and programme reports of one's clinics, and their exports
+  'report.patients', // the patients behind a report's figure
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -72,6 +74,8 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'dayclose.run': ['manager'],
   'delivery.view': ['admin'],
   'termination.review': ['doctor'],
+  'report.view': ['manager', 'doctor'],
+  'report.patients': ['manager', 'doctor'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -162,6 +166,13 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'GET /admin/deliveries': 'delivery.view',
   'POST /admin/deliveries/:outboxId/retry': 'delivery.view',
   'POST /followup/reviews/:alertId': 'termination.review',
+  'GET /reports': 'report.view',
+  'GET /reports/retention': 'report.view',
+  'GET /reports/adherence': 'report.view',
+  'GET /reports/programme': 'report.view',
+  'GET /reports/programme.csv': 'report.view',
+  'GET /reports/programme.xlsx': 'report.view',
+  'GET /reports/patients': 'report.patients',
 };
 
 /** Where each role lands after login. */

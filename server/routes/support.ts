@@ -96,6 +96,7 @@ const NAV: { href: string; label: TextKey; action: Parameters<typeof can>[1] }[]
   { href: '/register', label: 'nav_register', action: 'register.view' },
   { href: '/followup', label: 'nav_followup', action: 'followup.view' },
   { href: '/alerts', label: 'nav_alerts', action: 'alerts.inbox' },
+  { href: '/reports', label: 'nav_reports', action: 'report.view' },
   { href: '/patients', label: 'nav_patients', action: 'patient.view' },
   { href: '/admin/clinics', label: 'nav_clinics', action: 'clinic.manage' },
   { href: '/admin/staff', label: 'nav_staff', action: 'staff.manage' },

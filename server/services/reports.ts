@@ -236,3 +236,63 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
   });
   return { from, to, rows: perClinic.map((r) => ({ clinicId: String(r.id), code: String(r.code), name: String(r.name), ind: ind(r) })), total: ind(t) };
 }
+
+// ---------------------------------------------------------------------------
+// Drill-down: the patients behind an indicator.
+
+/** Indicators made of patients (doses and mg are not). */
+export const PATIENT_INDICATORS = ['activeStart', 'newlyEnrolled', 'reEnrolled', 'transferredIn', 'transferredOut', 'droppedOut', 'deceased', 'completed', 'otherEnded', 'activeEnd', 'openAlerts', 'endedAs'] as const;
+export type PatientIndicator = (typeof PATIENT_INDICATORS)[number];
+
+export interface IndicatorPatient {
+  patientId: string;
+  code: string;
+  fullName: string;
+  clinicCode: string;
+  startDate: string;
+  endDate: string | null;
+  endReason: EndReason | null;
+}
+
+/**
+ * The episodes (one line each) counted in `indicator` over [from, to] for
+ * `clinicIds`, as programmeReport counts them; `together` leaves out the
+ * transfers between those clinics, as its total does. openAlerts ignores the
+ * period: the patients with a missed-dose alert open now; endedAs takes `reason`.
+ */
+export async function indicatorPatients(db: Db, clinicIds: readonly string[], from: string, to: string, indicator: PatientIndicator, together: boolean, reason?: EndReason): Promise<IndicatorPatient[]> {
+  const scope = uuidArray(clinicIds);
+  const inPeriod = (col: SQL) => sql`${col} between ${from}::date and ${to}::date`;
+  const ended = (reason: SQL) => sql`${reason} and ${inPeriod(sql`e.end_date`)}`;
+  const where: Record<PatientIndicator, SQL> = {
+    activeStart: sql`e.start_date < ${from}::date and (e.end_date is null or e.end_date >= ${from}::date)`,
+    activeEnd: sql`e.start_date <= ${to}::date and (e.end_date is null or e.end_date > ${to}::date)`,
+    newlyEnrolled: sql`e.kind = 'first' and ${inPeriod(sql`e.start_date`)}`,
+    reEnrolled: sql`e.kind = 're_enrolment' and ${inPeriod(sql`e.start_date`)}`,
+    transferredIn: sql`e.kind = 'transfer_in' and ${inPeriod(sql`e.start_date`)} ${together ? sql`and not (${internalTransferIn(scope)})` : sql``}`,
+    transferredOut: sql`${ended(sql`e.end_reason = 'transferred_out'`)} ${together ? sql`and not (${internalTransferOut(scope)})` : sql``}`,
+    droppedOut: ended(sql`e.end_reason = 'dropped_out'`),
+    deceased: ended(sql`e.end_reason = 'deceased'`),
+    completed: ended(sql`e.end_reason = 'completed_taper'`),
+    otherEnded: ended(sql`e.end_reason not in ('transferred_out', 'dropped_out', 'deceased', 'completed_taper')`),
+    // One end reason (the dashboard's breakdown); inside the group a transfer is not an end.
+    endedAs: sql`${ended(sql`e.end_reason = ${reason ?? ''}`)} ${together ? sql`and not (${internalTransferOut(scope)})` : sql``}`,
+    openAlerts: sql`e.end_date is null and exists (select 1 from alerts a where a.episode_id = e.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout'))`,
+  };
+  const out = await rows<Record<string, unknown>>(
+    db,
+    sql`select p.id, p.code, p.full_name, c.code as clinic_code, e.start_date::text as start_date, e.end_date::text as end_date, e.end_reason
+      from episodes e join patients p on p.id = e.patient_id join clinics c on c.id = e.clinic_id
+      where e.clinic_id = any(${scope}) and ${where[indicator]}
+      order by p.code, e.start_date limit 1000`,
+  );
+  return out.map((r) => ({
+    patientId: String(r.id),
+    code: String(r.code),
+    fullName: String(r.full_name),
+    clinicCode: String(r.clinic_code),
+    startDate: String(r.start_date),
+    endDate: r.end_date === null ? null : String(r.end_date),
+    endReason: (r.end_reason ?? null) as EndReason | null,
+  }));
+}

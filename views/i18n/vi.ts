@@ -4,6 +4,7 @@
 import * as patients from './patients.ts';
 import * as counter from './counter.ts';
 import * as followup from './followup.ts';
+import * as reports from './reports.ts';
 import * as rules from './rules.ts';
 export const core = {
   app_name: 'Methadone Point',
@@ -184,5 +185,5 @@ export const core = {
 };
 
 /** The whole Vietnamese catalogue: the core above and each feature's messages. */
-export const vi = { ...core, ...patients.vi, ...rules.vi, ...counter.vi, ...followup.vi };
+export const vi = { ...core, ...patients.vi, ...rules.vi, ...counter.vi, ...followup.vi, ...reports.vi };
 export type CoreMessages = typeof core;
