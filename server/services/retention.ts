@@ -3,8 +3,10 @@
 //
 // A treatment run is a patient's episode and the transfers that continue it
 // (an episode whose transferred_from_id points at the one before): moving
-// between the programme's clinics is not leaving treatment, and the patient
-// is one run, counted once, in the clinic where the run began.
+// between the clinics reported on (a province's, a facility and its satellite
+// points) is not leaving treatment, and the patient is one run, counted once,
+// in the clinic where the run began. A move to a clinic outside them is a
+// transfer out; a run that came in from outside them began elsewhere.
 // - Cohort: the run's first dose (its induction), by month or R21 quarter;
 //   first enrolments and re-enrolments apart. A run with no dose yet is in
 //   no cohort; a run that began as a transfer from outside is in none either.
@@ -16,8 +18,9 @@
 //   dose. Within a run the gaps are shorter than 30 days, so this is R22's
 //   "no dropout or termination before day D and a covered day within the 30
 //   days before it". A cohort is counted at N only once day D has come.
-// - With censoring: a run that left by death, transfer out of the programme
-//   or custody before day D is taken out of the count instead of lost.
+// - With censoring: a run that left by death, transfer out (of the clinics
+//   reported on) or custody before day D is taken out of the count instead
+//   of lost.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { SEXES, type Sex } from '../../db/schema.ts';
@@ -50,22 +53,38 @@ export { SEXES };
 const ageBandSql = sql`case when r.age < 30 then 'u30' when r.age < 40 then '30_39' when r.age < 50 then '40_49' else '50p' end`;
 
 /**
- * Every run of the filter's clinics with a first dose on or before `asOf`,
- * with its exit as seen on `asOf` (alias runs: patient_id, clinic_id, kind,
- * first_day, exit_day, exit_reason, t = days in treatment, age, sex, referral).
+ * How runs are chained. 'scope': only through the filter's clinics — a move
+ * between two of them continues the run, a move out ends it (transferred
+ * out), a run that came in from elsewhere began outside and is in no cohort.
+ * 'programme': through every clinic, for "how long has this patient been in
+ * treatment" (Circular 05), attributed to the clinic of its latest episode.
  */
-function runsSql(asOf: string, f: RunFilter): SQL {
+type Chaining = 'scope' | 'programme';
+
+/**
+ * Every run with a first dose on or before `asOf`, with its exit as seen on
+ * `asOf` (alias runs: patient_id, clinic_id, kind, first_day, exit_day,
+ * exit_reason, age at the first dose, sex, referral).
+ */
+function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope'): SQL {
   const scope = uuidArray(f.clinicIds);
   const day = sql`${asOf}::date`;
+  const continues =
+    chaining === 'scope'
+      ? sql`e.kind = 'transfer_in' and exists (select 1 from episodes prev where prev.id = e.transferred_from_id and prev.clinic_id = any(${scope}))`
+      : sql`e.kind = 'transfer_in' and e.transferred_from_id is not null`;
+  const episodesOf = chaining === 'scope' ? sql`e.clinic_id = any(${scope})` : sql`e.patient_id in (select patient_id from episodes where clinic_id = any(${scope}))`;
+  const runWhere = chaining === 'scope' ? sql`run.first_clinic = any(${scope}) and run.kind in ('first', 're_enrolment')` : sql`run.last_clinic = any(${scope})`;
   return sql`
     ep as (
-      select e.*, sum(case when e.kind = 'transfer_in' and e.transferred_from_id is not null then 0 else 1 end)
+      select e.*, sum(case when ${continues} then 0 else 1 end)
         over (partition by e.patient_id order by e.start_date, e.created_at, e.id) as run_no
       from episodes e
-      where e.start_date <= ${day} and e.patient_id in (select patient_id from episodes where clinic_id = any(${scope}))
+      where e.start_date <= ${day} and ${episodesOf}
     ), run as (
       select patient_id, run_no,
-        (array_agg(clinic_id order by start_date, created_at, id))[1] as clinic_id,
+        (array_agg(clinic_id order by start_date, created_at, id))[1] as first_clinic,
+        (array_agg(clinic_id order by start_date desc, created_at desc, id desc))[1] as last_clinic,
         (array_agg(kind order by start_date, created_at, id))[1] as kind,
         (array_agg(referral_source order by start_date, created_at, id))[1] as referral,
         min(start_date) as started,
@@ -73,10 +92,10 @@ function runsSql(asOf: string, f: RunFilter): SQL {
         (array_agg(end_reason order by start_date desc, created_at desc, id desc))[1] as end_reason
       from ep group by patient_id, run_no
     ), r0 as (
-      select run.*, case when run.end_date <= ${day} then run.end_date end as end_seen,
-        p.sex, extract(year from age(run.started, p.birth_date))::int as age
+      select run.*, ${chaining === 'scope' ? sql`run.first_clinic` : sql`run.last_clinic`} as clinic_id,
+        case when run.end_date <= ${day} then run.end_date end as end_seen, p.sex, p.birth_date
       from run join patients p on p.id = run.patient_id
-      where run.clinic_id = any(${scope}) and run.kind in ('first', 're_enrolment')
+      where ${runWhere}
         ${f.sex ? sql`and p.sex = ${f.sex}` : sql``}
         ${f.referral !== undefined ? sql`and run.referral = ${f.referral}` : sql``}
     ), r1 as (
@@ -99,10 +118,11 @@ function runsSql(asOf: string, f: RunFilter): SQL {
       select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= least(coalesce(r2.end_seen, ${day}), ${day}) then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
     ), runs0 as (
       select r3.patient_id, r3.clinic_id, r3.kind, r3.first_day, r3.sex, r3.referral,
-        extract(year from age(r3.first_day, p.birth_date))::int as age,
+        extract(year from age(r3.first_day, r3.birth_date))::int as age,
         case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then r3.dropout_day else r3.end_seen end as exit_day,
-        case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then 'dropped_out' else r3.end_reason end as exit_reason
-      from r3 join patients p on p.id = r3.patient_id
+        case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then 'dropped_out'
+             when r3.end_seen is not null then r3.end_reason end as exit_reason
+      from r3
     ), runs as (
       select * from runs0 r ${f.ageBand ? sql`where ${ageBandSql} = ${f.ageBand}` : sql``}
     )`;
@@ -208,19 +228,20 @@ export interface CrossSectional {
 }
 
 /**
- * Circular 05/2023's counts on a day: patients in treatment, and of them
- * those whose run began (first dose) more than 6 and 12 months before.
- * A snapshot of who is there, not retention: those who left are not in it.
+ * Circular 05/2023's counts on a day: patients in treatment at the filter's
+ * clinics (an episode there, no exit: R18's 30 uncovered days count as one),
+ * and of them those in treatment for more than 6 and 12 months — since the
+ * first dose of their run, followed through transfers from any clinic. A
+ * snapshot of who is there, not retention: those who left are not in it.
  */
 export async function crossSectional(db: Db, day: string, f: RunFilter): Promise<CrossSectional> {
   const [r] = await rows<Record<string, unknown>>(
     db,
-    sql`with ${runsSql(day, f)}
+    sql`with ${runsSql(day, f, 'programme')}
       select count(*)::int as n,
         count(*) filter (where runs.first_day < (${day}::date - interval '6 months')::date)::int as over6,
         count(*) filter (where runs.first_day < (${day}::date - interval '12 months')::date)::int as over12
-      from runs where runs.exit_day is null
-        and exists (select 1 from episodes e where e.patient_id = runs.patient_id and e.start_date <= ${day}::date and (e.end_date is null or e.end_date > ${day}::date))`,
+      from runs where runs.exit_day is null`,
   );
   return { day, inTreatment: Number(r?.n ?? 0), over6: Number(r?.over6 ?? 0), over12: Number(r?.over12 ?? 0) };
 }

@@ -198,12 +198,9 @@ export function DashboardPage({ ctx, v }: { ctx: ViewContext; v: DashboardView }
                     <th scope="row">
                       <a href={`/reports?clinic=${r.clinicId}`}>{r.code}</a> {r.name}
                     </th>
-                    <td class="num">{r.activeToday}</td>
-                    <td class="num">{r.dosesToday}</td>
-                    <td class="num">{r.dosesMonth}</td>
-                    <td class="num">{r.newMonth}</td>
-                    <td class="num">{r.reEnrolMonth}</td>
-                    <td class="num">{r.openAlertPatients}</td>
+                    {[r.activeToday, r.dosesToday, r.dosesMonth, r.newMonth, r.reEnrolMonth, r.openAlertPatients].map((n) => (
+                      <td class="num">{formatNumber(n, ctx.locale, 0)}</td>
+                    ))}
                     <td class="num">{r.avgDailyMg === null ? '—' : formatNumber(r.avgDailyMg, ctx.locale)}</td>
                   </tr>
                 ))}
@@ -211,12 +208,9 @@ export function DashboardPage({ ctx, v }: { ctx: ViewContext; v: DashboardView }
               <tfoot>
                 <tr>
                   <th scope="row">{t.rep_total}</th>
-                  <td class="num">{v.dash.total.activeToday}</td>
-                  <td class="num">{v.dash.total.dosesToday}</td>
-                  <td class="num">{v.dash.total.dosesMonth}</td>
-                  <td class="num">{v.dash.total.newMonth}</td>
-                  <td class="num">{v.dash.total.reEnrolMonth}</td>
-                  <td class="num">{v.dash.total.openAlertPatients}</td>
+                  {[v.dash.total.activeToday, v.dash.total.dosesToday, v.dash.total.dosesMonth, v.dash.total.newMonth, v.dash.total.reEnrolMonth, v.dash.total.openAlertPatients].map((n) => (
+                    <td class="num">{formatNumber(n, ctx.locale, 0)}</td>
+                  ))}
                   <td class="num">{v.dash.total.avgDailyMg === null ? '—' : formatNumber(v.dash.total.avgDailyMg, ctx.locale)}</td>
                 </tr>
               </tfoot>
