@@ -340,7 +340,10 @@ describeE2E('e2e: the counter (scan, keyboard dosing, withholding, register, off
     const unreachable = (route: Route) => route.abort('connectionrefused');
     const toCounter = (u: URL) => u.pathname.startsWith('/counter');
     await page.route(toCounter, unreachable);
-    const failed = page.waitForEvent('requestfailed', (r) => pathOf(r.url()) === '/counter/check');
+    // The queue's poll (every 5 s) may be on its way meanwhile: Enter goes once nothing is in flight and the button still has the focus.
+    await page.waitForFunction(() => document.querySelector('.htmx-request') === null, undefined, POLL);
+    await expectFocus(page, SEL.noSigns, `"${VI.ctr_check_none}" before Enter, with the network down`);
+    const failed = page.waitForEvent('requestfailed', { predicate: (r) => pathOf(r.url()) === '/counter/check', timeout: 20_000 });
     await page.keyboard.press('Enter');
     await failed;
     await c.offline.waitFor({ state: 'visible' });
