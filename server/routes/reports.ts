@@ -18,7 +18,7 @@ import { NotFound } from '../errors.ts';
 import { parsePeriod, periodOf, previousPeriod, type Period, type PeriodKind } from '../reports/periods.ts';
 import { ADHERENCE_BANDS, clinicAdherence, patientAdherence } from '../services/adherence.ts';
 import { dashboard, indicatorPatients, PATIENT_INDICATORS, programmeReport, type ProgrammeReport } from '../services/reports.ts';
-import { AGE_BANDS, cohortRetention, cohortRuns, crossSectional, kaplanMeier, referralSources, RETENTION_MONTHS, RUN_KINDS, type RunFilter } from '../services/retention.ts';
+import { AGE_BANDS, cohortRuns, crossSectional, referralSources, RETENTION_MONTHS, retentionReport, RUN_KINDS, type RunFilter } from '../services/retention.ts';
 import { render, scopeOf, viewContext, type AppEnv, type Ctx } from './support.ts';
 
 interface Scope {
@@ -126,13 +126,9 @@ export const reportRoutes = new Hono<AppEnv>()
     const { filter, view } = retentionFilter(c, s);
     const asOf = s.yesterday;
     const kind = view.kind;
-    const [cohorts, curveAll, curveCensored, cross, referrals] = [
-      await cohortRetention(db, asOf, filter, view.grouping),
-      await kaplanMeier(db, asOf, filter, kind, false),
-      await kaplanMeier(db, asOf, filter, kind, true),
-      await crossSectional(db, asOf, filter),
-      await referralSources(db, s.ids),
-    ];
+    const { cohorts, all: curveAll, censored: curveCensored } = await retentionReport(db, asOf, filter, view.grouping, kind);
+    const cross = await crossSectional(db, asOf, filter);
+    const referrals = await referralSources(db, s.ids);
     return render(c, RetentionPage({ ctx: viewContext(c), v: { clinics: s.mine, referrals, filter: view, asOf, cohorts, curveAll, curveCensored, cross, canDrill: can(c.var.session!.user.role, 'report.patients') } }));
   })
   .get('/reports/adherence', async (c) => {

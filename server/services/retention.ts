@@ -74,7 +74,11 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope'): SQL 
       ? sql`e.kind = 'transfer_in' and exists (select 1 from episodes prev where prev.id = e.transferred_from_id and prev.clinic_id = any(${scope}))`
       : sql`e.kind = 'transfer_in' and e.transferred_from_id is not null`;
   const episodesOf = chaining === 'scope' ? sql`e.clinic_id = any(${scope})` : sql`e.patient_id in (select patient_id from episodes where clinic_id = any(${scope}))`;
-  const runWhere = chaining === 'scope' ? sql`run.first_clinic = any(${scope}) and run.kind in ('first', 're_enrolment')` : sql`run.last_clinic = any(${scope})`;
+  // The cross-section needs only the runs going on that day.
+  const runWhere =
+    chaining === 'scope'
+      ? sql`run.first_clinic = any(${scope}) and run.kind in ('first', 're_enrolment')`
+      : sql`run.last_clinic = any(${scope}) and (run.end_date is null or run.end_date > ${day})`;
   return sql`
     ep as (
       select e.*, sum(case when ${continues} then 0 else 1 end)
@@ -155,22 +159,24 @@ const cellSql = (n: number) => {
     count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and runs.exit_day < runs.first_day + ${d}::int and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated'))::int as ${sql.raw(`cens_${n}`)}`;
 };
 
+const cohortRowOf = (r: Record<string, unknown>): CohortRow => ({
+  cohort: String(r.cohort),
+  kind: r.kind as RunKind,
+  size: Number(r.size),
+  at: Object.fromEntries(RETENTION_MONTHS.map((n) => [n, { eligible: Number(r[`elig_${n}`]), retained: Number(r[`ret_${n}`]), censored: Number(r[`cens_${n}`]) }])) as Record<RetentionMonth, RetentionCell>,
+});
+
+/** The cohort table's statement over `runs` (joined with asof). */
+const cohortSelect = (grouping: 'month' | 'quarter') => sql`
+  select ${cohortKey(grouping)} as cohort, runs.kind, count(*)::int as size,
+    ${sql.join(RETENTION_MONTHS.map(cellSql), sql`, `)}
+  from runs cross join asof
+  group by 1, 2`;
+
 /** Retention by cohort at 3, 6, 12 and 24 months, as seen on `asOf`. */
 export async function cohortRetention(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter'): Promise<CohortRow[]> {
-  const out = await rows<Record<string, unknown>>(
-    db,
-    sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day)
-      select ${cohortKey(grouping)} as cohort, runs.kind, count(*)::int as size,
-        ${sql.join(RETENTION_MONTHS.map(cellSql), sql`, `)}
-      from runs cross join asof
-      group by 1, 2 order by 1, 2`,
-  );
-  return out.map((r) => ({
-    cohort: String(r.cohort),
-    kind: r.kind as RunKind,
-    size: Number(r.size),
-    at: Object.fromEntries(RETENTION_MONTHS.map((n) => [n, { eligible: Number(r[`elig_${n}`]), retained: Number(r[`ret_${n}`]), censored: Number(r[`cens_${n}`]) }])) as Record<RetentionMonth, RetentionCell>,
-  }));
+  const out = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day) ${cohortSelect(grouping)} order by 1, 2`);
+  return out.map(cohortRowOf);
 }
 
 export interface KmStep {
@@ -191,33 +197,73 @@ export interface KmCurve {
 
 export const AT_RISK_MONTHS = [0, 3, 6, 12, 18, 24] as const;
 
+const CENSORED_IN = sql`('deceased', 'transferred_out', 'incarcerated')`;
+
+/**
+ * The Kaplan–Meier steps over `runs` of `kind`, both ways at once: every exit
+ * an event (e_all, s_all), or deaths, transfers out and custody censored
+ * (e_cens, s_cens). A run still in treatment is censored on `asOf`. One row
+ * per day on which someone left or was censored, with the number at risk.
+ */
+const kmSelect = (asOf: string, kind: RunKind | 'all') => {
+  const survival = (e: string) =>
+    sql.raw(`case when bool_or(${e} = at_risk and ${e} > 0) over (order by day) then 0
+      else exp(sum(case when ${e} > 0 and ${e} < at_risk then ln(1 - ${e}::float8 / at_risk) else 0 end) over (order by day)) end`);
+  return sql`
+    t as (select (coalesce(runs.exit_day, ${asOf}::date) - runs.first_day) as day, runs.exit_day is not null as ev_all,
+            (runs.exit_day is not null and runs.exit_reason not in ${CENSORED_IN}) as ev_cens
+          from runs where ${kind === 'all' ? sql`true` : sql`runs.kind = ${kind}`}),
+    g as (select day, count(*) filter (where ev_all)::int as e_all, count(*) filter (where ev_cens)::int as e_cens, count(*)::int as leaving from t group by day),
+    r as (select day, e_all, e_cens, (sum(leaving) over (order by day desc))::int as at_risk from g),
+    k as (select day, at_risk, e_all, e_cens, ${survival('e_all')} as s_all, ${survival('e_cens')} as s_cens from r)`;
+};
+
+function curvesOf(steps: Record<string, unknown>[]): { all: KmCurve; censored: KmCurve } {
+  const rowsOf = steps.map((s) => ({ day: Number(s.day), atRisk: Number(s.at_risk), eAll: Number(s.e_all), eCens: Number(s.e_cens), sAll: Number(s.s_all), sCens: Number(s.s_cens) }));
+  const total = rowsOf[0]?.atRisk ?? 0;
+  const atRisk = AT_RISK_MONTHS.map((month) => {
+    const first = rowsOf.find((s) => s.day >= dayOfMonth(month));
+    return { month, n: first ? first.atRisk : 0 };
+  });
+  const curve = (events: 'eAll' | 'eCens', survival: 'sAll' | 'sCens'): KmCurve => ({
+    runs: total,
+    steps: rowsOf.filter((s) => s[events] > 0).map((s) => ({ day: s.day, atRisk: s.atRisk, events: s[events], survival: s[survival] })),
+    atRisk,
+  });
+  return { all: curve('eAll', 'sAll'), censored: curve('eCens', 'sCens') };
+}
+
 /**
  * Kaplan–Meier estimate of time in treatment: every exit is an event, or,
  * with `censorOutcomes`, deaths, transfers out and custody are censored
  * instead. A run still in treatment is censored on `asOf`.
  */
 export async function kaplanMeier(db: Db, asOf: string, f: RunFilter, kind: RunKind | 'all', censorOutcomes: boolean): Promise<KmCurve> {
-  const isEvent = censorOutcomes ? sql`runs.exit_day is not null and runs.exit_reason not in ('deceased', 'transferred_out', 'incarcerated')` : sql`runs.exit_day is not null`;
-  const kindWhere = kind === 'all' ? sql`true` : sql`runs.kind = ${kind}`;
-  const steps = await rows<Record<string, unknown>>(
+  const steps = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, ${kmSelect(asOf, kind)} select * from k order by day`);
+  const curves = curvesOf(steps);
+  return censorOutcomes ? curves.censored : curves.all;
+}
+
+export interface RetentionReport {
+  cohorts: CohortRow[];
+  all: KmCurve;
+  censored: KmCurve;
+}
+
+/**
+ * The retention page's figures in one statement: the runs (the costly part:
+ * every covered day of every run) are worked out once for the cohort table
+ * and both curves. Same figures as cohortRetention and kaplanMeier.
+ */
+export async function retentionReport(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter', kind: RunKind | 'all'): Promise<RetentionReport> {
+  const [r] = await rows<{ cohorts: unknown; km: unknown }>(
     db,
-    sql`with ${runsSql(asOf, f)},
-      t as (select (coalesce(runs.exit_day, ${asOf}::date) - runs.first_day) as day, (${isEvent}) as event from runs where ${kindWhere}),
-      g as (select day, count(*) filter (where event)::int as events, count(*)::int as leaving from t group by day),
-      r as (select day, events, (sum(leaving) over (order by day desc))::int as at_risk from g)
-      select day, at_risk, events,
-        case when bool_or(events = at_risk and events > 0) over (order by day) then 0
-             else exp(sum(case when events > 0 and events < at_risk then ln(1 - events::float8 / at_risk) else 0 end) over (order by day)) end as survival
-      from r order by day`,
+    sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day), c as (${cohortSelect(grouping)}), ${kmSelect(asOf, kind)}
+      select (select coalesce(json_agg(c order by c.cohort, c.kind), '[]'::json) from c) as cohorts,
+             (select coalesce(json_agg(k order by k.day), '[]'::json) from k) as km`,
   );
-  const all = steps.map((s) => ({ day: Number(s.day), atRisk: Number(s.at_risk), events: Number(s.events), survival: Number(s.survival) }));
-  const total = all[0]?.atRisk ?? 0;
-  const atRisk = AT_RISK_MONTHS.map((month) => {
-    const d = dayOfMonth(month);
-    const first = all.find((s) => s.day >= d);
-    return { month, n: first ? first.atRisk : 0 };
-  });
-  return { runs: total, steps: all.filter((s) => s.events > 0), atRisk };
+  const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as Record<string, unknown>[];
+  return { cohorts: json(r?.cohorts).map(cohortRowOf), ...curvesOf(json(r?.km)) };
 }
 
 export interface CrossSectional {

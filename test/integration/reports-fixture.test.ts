@@ -53,7 +53,7 @@ import { fold } from '../../db/fold.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { monthPeriod, quarterPeriod } from '../../server/reports/periods.ts';
 import { dashboard, programmeReport, type Indicators } from '../../server/services/reports.ts';
-import { cohortRetention, cohortRuns, crossSectional, kaplanMeier, type CohortRow, type RunFilter } from '../../server/services/retention.ts';
+import { cohortRetention, cohortRuns, crossSectional, kaplanMeier, retentionReport, type CohortRow, type RunFilter } from '../../server/services/retention.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { makeClinic, makeUser } from '../helpers/fixtures.ts';
 
@@ -338,6 +338,15 @@ describeEachDatabase('R18 R21 R22 reports on a hand-computed programme', (get) =
     // Re-enrolments alone: P03b, no event.
     const re = await kaplanMeier(db, AS_OF, scope(), 're_enrolment', false);
     expect.soft([re.runs, re.steps.length, re.atRisk.map((a) => a.n)]).toEqual([1, 0, [1, 1, 1, 0, 0, 0]]);
+  });
+
+  it("R22 the retention page's single statement gives the separate functions' figures", async () => {
+    for (const [grouping, kind, f] of [['month', 'all', scope()], ['quarter', 'first', scope()], ['quarter', 're_enrolment', { ...scope(), sex: 'male' }]] as const) {
+      const one = await retentionReport(db, AS_OF, f, grouping, kind);
+      expect(one.cohorts).toEqual(await cohortRetention(db, AS_OF, f, grouping));
+      expect(one.all).toEqual(await kaplanMeier(db, AS_OF, f, kind, false));
+      expect(one.censored).toEqual(await kaplanMeier(db, AS_OF, f, kind, true));
+    }
   });
 
   it('Circular 05 cross-sectional counts on a day (not retention)', async () => {
