@@ -51,7 +51,7 @@ export async function seedDemo(db: Db, password: string, now: Date): Promise<boo
     return { clinics: [facility!, satellite!], doctorId: doctor!.id, nurseId: nurse!.id, counsellorId: counsellor!.id };
   });
   // A few dozen synthetic patients in treatment, so every page has something to show.
-  await seedPatients(db, { clinics: seeded.clinics, count: DEMO_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), prescriberId: seeded.doctorId, giverId: seeded.nurseId, counsellorId: seeded.counsellorId, historyDays: 400, seed: 2026, communes: [{ code: 11329, provinceCode: 31 }, { code: 11383, provinceCode: 31 }] });
+  await seedPatients(db, { clinics: seeded.clinics, count: DEMO_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), prescriberId: seeded.doctorId, giverId: seeded.nurseId, counsellorId: seeded.counsellorId, historyDays: 700, seed: 2026, communes: [{ code: 11329, provinceCode: 31 }, { code: 11383, provinceCode: 31 }] });
   // And a past: patients whose treatment ended (dropout, death, transfer, completion, re-enrolment), for the reports.
   await seedProgrammeHistory(db, { clinics: [seeded.clinics[0]!, seeded.clinics[1]!], count: DEMO_PAST_PATIENTS, today: serviceDay(now, 'Asia/Ho_Chi_Minh'), giverId: seeded.nurseId, seed: 2025 });
   return true;

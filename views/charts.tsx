@@ -17,8 +17,8 @@ export interface Curve {
 }
 
 const W = 640;
-const H = 300;
-const PAD = { left: 48, right: 16, top: 12, bottom: 64 };
+const H = 330;
+const PAD = { left: 56, right: 20, top: 12, bottom: 96 };
 const plotW = W - PAD.left - PAD.right;
 const plotH = H - PAD.top - PAD.bottom;
 const pct = (n: number) => `${Math.round(n * 100)}%`;
@@ -64,18 +64,18 @@ export function KmChart(props: { title: string; xLabel: string; yLabel: string; 
       {props.ticks.map((t) => (
         <g>
           <line class="axis" x1={x(t.day)} x2={x(t.day)} y1={PAD.top + plotH} y2={PAD.top + plotH + 4} />
-          <text class="tick" x={x(t.day)} y={PAD.top + plotH + 16} text-anchor="middle">
+          <text class="tick" x={x(t.day)} y={PAD.top + plotH + 20} text-anchor="middle">
             {t.label}
           </text>
-          <text class="at-risk" x={x(t.day)} y={PAD.top + plotH + 46} text-anchor="middle">
+          <text class="at-risk" x={x(t.day)} y={PAD.top + plotH + 66} text-anchor="middle">
             {t.atRisk}
           </text>
         </g>
       ))}
-      <text class="label" x={PAD.left + plotW / 2} y={PAD.top + plotH + 30} text-anchor="middle">
+      <text class="label" x={PAD.left + plotW / 2} y={PAD.top + plotH + 42} text-anchor="middle">
         {props.xLabel}
       </text>
-      <text class="label" x={PAD.left} y={PAD.top + plotH + 60}>
+      <text class="label" x={PAD.left} y={PAD.top + plotH + 88}>
         {props.atRiskLabel}
       </text>
       {props.curves.map((c, i) => (
