@@ -112,46 +112,25 @@ export function DashboardPage({ ctx, v }: { ctx: ViewContext; v: DashboardView }
         {t.rep_today({ day: formatDay(today) })} · {t.rep_month_to_date({ from: formatDay(monthFrom), to: formatDay(today) })}
       </p>
       <dl class="figures">
-        <div>
-          <dt>{t.dash_active_today}</dt>
-          <dd data-figure="activeToday">
-            <Figure ctx={ctx} value={fig.activeToday} href={drill('activeEnd', today, today)} />
-          </dd>
-        </div>
-        <div>
-          <dt>{t.dash_doses_today}</dt>
-          <dd data-figure="dosesToday">{formatNumber(fig.dosesToday, ctx.locale)}</dd>
-        </div>
-        <div>
-          <dt>{t.dash_doses_month}</dt>
-          <dd data-figure="dosesMonth">{formatNumber(fig.dosesMonth, ctx.locale)}</dd>
-        </div>
-        <div>
-          <dt>{t.dash_new_month}</dt>
-          <dd data-figure="newMonth">
-            <Figure ctx={ctx} value={fig.newMonth} href={drill('newlyEnrolled', monthFrom, today)} />
-          </dd>
-        </div>
-        <div>
-          <dt>{t.dash_re_month}</dt>
-          <dd data-figure="reEnrolMonth">
-            <Figure ctx={ctx} value={fig.reEnrolMonth} href={drill('reEnrolled', monthFrom, today)} />
-          </dd>
-        </div>
-        <div>
-          <dt>{t.dash_alert_patients}</dt>
-          <dd data-figure="openAlertPatients">
-            <Figure ctx={ctx} value={fig.openAlertPatients} href={drill('openAlerts', today, today)} />
-          </dd>
-        </div>
-        <div>
-          <dt>{t.dash_avg_dose}</dt>
-          <dd data-figure="avgDailyMg">{fig.avgDailyMg === null ? '—' : formatNumber(fig.avgDailyMg, ctx.locale, 1)}</dd>
-        </div>
-        <div>
-          <dt>{t.dash_mg_month}</dt>
-          <dd data-figure="mgMonth">{formatNumber(fig.mgMonth, ctx.locale, 1)}</dd>
-        </div>
+        {(
+          [
+            ['activeToday', t.dash_active_today, fig.activeToday, drill('activeEnd', today, today)],
+            ['dosesToday', t.dash_doses_today, fig.dosesToday, null],
+            ['dosesMonth', t.dash_doses_month, fig.dosesMonth, null],
+            ['newMonth', t.dash_new_month, fig.newMonth, drill('newlyEnrolled', monthFrom, today)],
+            ['reEnrolMonth', t.dash_re_month, fig.reEnrolMonth, drill('reEnrolled', monthFrom, today)],
+            ['openAlertPatients', t.dash_alert_patients, fig.openAlertPatients, drill('openAlerts', today, today)],
+            ['avgDailyMg', t.dash_avg_dose, fig.avgDailyMg ?? '—', null],
+            ['mgMonth', t.dash_mg_month, fig.mgMonth, null],
+          ] as const
+        ).map(([key, label, value, href]) => (
+          <div>
+            <dt>{label}</dt>
+            <dd data-figure={key}>
+              <Figure ctx={ctx} value={value} href={href} />
+            </dd>
+          </div>
+        ))}
       </dl>
       <section>
         <h2>{t.dash_ended_month}</h2>
