@@ -388,6 +388,8 @@ export const episodes = pgTable(
     index('episodes_clinic_idx').on(t.clinicId, t.startDate),
     // At most one open episode per patient, across every clinic.
     uniqueIndex('episodes_one_open_uq').on(t.patientId).where(sql`end_date is null`),
+    // The reports follow a transfer to the episode that continues it (issue 6).
+    index('episodes_transferred_from_idx').on(t.transferredFromId).where(sql`transferred_from_id is not null`),
     check('episodes_kind_ck', inList('kind', EPISODE_KINDS)),
     check('episodes_end_ck', sql`(end_date is null) = (end_reason is null) and (end_date is null or end_date >= start_date)`),
   ],

@@ -2,12 +2,12 @@
 // the counter or taken home (any covered day: a standing dose slot) — per
 // patient and per clinic, over a period. By SQL over episodes and dose slots.
 // Days in treatment are an episode's days in the period up to the day before
-// its end (the end day belongs to the next episode or to no treatment), and
+// its end (as the reports count ends: services/reports.ts), and
 // never after `upTo` (the last whole day).
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { rows } from '../../db/sql.ts';
-import { uuidArray } from './reports.ts';
+import { EFF_END, uuidArray } from './reports.ts';
 
 /** Bands of per-patient adherence, lower bounds in percent. */
 export const ADHERENCE_BANDS = [0, 50, 80, 95] as const;
@@ -37,9 +37,9 @@ export interface PatientAdherence {
 const perPatient = (clinicIds: readonly string[], from: string, to: string) => sql`
   ep as (
     select e.patient_id, e.clinic_id, greatest(e.start_date, ${from}::date) as a,
-      least(coalesce(e.end_date - 1, ${to}::date), ${to}::date) as b
+      least(coalesce(${EFF_END} - 1, ${to}::date), ${to}::date) as b
     from episodes e
-    where e.clinic_id = any(${uuidArray(clinicIds)}) and e.start_date <= ${to}::date and (e.end_date is null or e.end_date > ${from}::date)
+    where e.clinic_id = any(${uuidArray(clinicIds)}) and e.start_date <= ${to}::date and (e.end_date is null or ${EFF_END} > ${from}::date)
   ), pp as (
     select ep.patient_id, ep.clinic_id, sum(ep.b - ep.a + 1)::int as days,
       sum((select count(distinct s.service_day) from dose_slots s where s.patient_id = ep.patient_id and s.service_day between ep.a and ep.b))::int as covered

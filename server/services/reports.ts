@@ -21,6 +21,11 @@ import { pgArray, rows } from '../../db/sql.ts';
 export const standingDose = sql`d.voids_id is null and d.given_mg > 0 and not exists (select 1 from doses v where v.voids_id = d.id)`;
 
 const NO_CLINIC = '00000000-0000-0000-0000-000000000000';
+
+/** An episode's end as the reports count it (alias e; see the header). */
+export const EFF_END = sql.raw(
+  `(case when e.end_reason = 'transferred_out' then greatest(e.end_date, coalesce((select min(nx.start_date) from episodes nx where nx.transferred_from_id = e.id), e.end_date)) else e.end_date end)`,
+);
 export const uuidArray = (ids: readonly string[]) => sql`${pgArray(ids.length ? ids : [NO_CLINIC])}::uuid[]`;
 
 export type EndedCounts = Record<EndReason, number>;
@@ -87,13 +92,13 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
         from clinics where id = any(${scope})
       ), cm as (select c.*, date_trunc('month', c.today)::date as month_from from c)
       select cm.id, cm.code, cm.name, cm.kind, cm.today::text as today, cm.month_from::text as month_from,
-        (select count(*)::int from episodes e where e.clinic_id = cm.id and e.start_date <= cm.today and (e.end_date is null or e.end_date > cm.today)) as active_today,
+        (select count(*)::int from episodes e where e.clinic_id = cm.id and e.start_date <= cm.today and (${EFF_END} is null or ${EFF_END} > cm.today)) as active_today,
         dm.doses_today, dm.doses_month, dm.mg_month, dm.avg_mg,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 'first' and e.start_date between cm.month_from and cm.today) as new_month,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 're_enrolment' and e.start_date between cm.month_from and cm.today) as re_month,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
            select e.end_reason, count(*)::int as n from episodes e
-           where e.clinic_id = cm.id and e.end_date between cm.month_from and cm.today group by e.end_reason) r) as ended,
+           where e.clinic_id = cm.id and ${EFF_END} between cm.month_from and cm.today group by e.end_reason) r) as ended,
         (select count(distinct a.patient_id)::int from alerts a
           where a.clinic_id = cm.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients
       from cm
@@ -128,10 +133,10 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
     db,
     sql`
       select
-        (select count(distinct e.patient_id)::int from episodes e where e.clinic_id = any(${scope}) and e.start_date <= ${first.today}::date and (e.end_date is null or e.end_date > ${first.today}::date)) as active_today,
+        (select count(distinct e.patient_id)::int from episodes e where e.clinic_id = any(${scope}) and e.start_date <= ${first.today}::date and (${EFF_END} is null or ${EFF_END} > ${first.today}::date)) as active_today,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
            select e.end_reason, count(*)::int as n from episodes e
-           where e.clinic_id = any(${scope}) and e.end_date between ${first.monthFrom}::date and ${first.today}::date and not (${internalTransferOut(scope)})
+           where e.clinic_id = any(${scope}) and ${EFF_END} between ${first.monthFrom}::date and ${first.today}::date and not (${internalTransferOut(scope)})
            group by e.end_reason) r) as ended,
         (select count(distinct a.patient_id)::int from alerts a
           where a.clinic_id = any(${scope}) and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients,
@@ -189,16 +194,16 @@ export interface ProgrammeReport {
 export async function programmeReport(db: Db, clinicIds: readonly string[], from: string, to: string): Promise<ProgrammeReport> {
   const scope = uuidArray(clinicIds);
   const figures = (internal: boolean) => sql`
-    count(distinct e.patient_id) filter (where e.start_date < ${from}::date and (e.end_date is null or e.end_date >= ${from}::date))::int as active_start,
-    count(distinct e.patient_id) filter (where e.start_date <= ${to}::date and (e.end_date is null or e.end_date > ${to}::date))::int as active_end,
+    count(distinct e.patient_id) filter (where e.start_date < ${from}::date and (${EFF_END} is null or ${EFF_END} >= ${from}::date))::int as active_start,
+    count(distinct e.patient_id) filter (where e.start_date <= ${to}::date and (${EFF_END} is null or ${EFF_END} > ${to}::date))::int as active_end,
     count(*) filter (where e.kind = 'first' and e.start_date between ${from}::date and ${to}::date)::int as newly,
     count(*) filter (where e.kind = 're_enrolment' and e.start_date between ${from}::date and ${to}::date)::int as re_enrolled,
     count(*) filter (where e.kind = 'transfer_in' and e.start_date between ${from}::date and ${to}::date ${internal ? sql`and not (${internalTransferIn(scope)})` : sql``})::int as transferred_in,
-    count(*) filter (where e.end_reason = 'transferred_out' and e.end_date between ${from}::date and ${to}::date ${internal ? sql`and not (${internalTransferOut(scope)})` : sql``})::int as transferred_out,
-    count(*) filter (where e.end_reason = 'dropped_out' and e.end_date between ${from}::date and ${to}::date)::int as dropped_out,
-    count(*) filter (where e.end_reason = 'deceased' and e.end_date between ${from}::date and ${to}::date)::int as deceased,
-    count(*) filter (where e.end_reason = 'completed_taper' and e.end_date between ${from}::date and ${to}::date)::int as completed,
-    count(*) filter (where e.end_reason not in ('transferred_out', 'dropped_out', 'deceased', 'completed_taper') and e.end_date between ${from}::date and ${to}::date)::int as other_ended`;
+    count(*) filter (where e.end_reason = 'transferred_out' and ${EFF_END} between ${from}::date and ${to}::date ${internal ? sql`and not (${internalTransferOut(scope)})` : sql``})::int as transferred_out,
+    count(*) filter (where e.end_reason = 'dropped_out' and ${EFF_END} between ${from}::date and ${to}::date)::int as dropped_out,
+    count(*) filter (where e.end_reason = 'deceased' and ${EFF_END} between ${from}::date and ${to}::date)::int as deceased,
+    count(*) filter (where e.end_reason = 'completed_taper' and ${EFF_END} between ${from}::date and ${to}::date)::int as completed,
+    count(*) filter (where e.end_reason not in ('transferred_out', 'dropped_out', 'deceased', 'completed_taper') and ${EFF_END} between ${from}::date and ${to}::date)::int as other_ended`;
   const perClinic = await rows<Record<string, unknown>>(
     db,
     sql`
@@ -263,10 +268,10 @@ export interface IndicatorPatient {
 export async function indicatorPatients(db: Db, clinicIds: readonly string[], from: string, to: string, indicator: PatientIndicator, together: boolean, reason?: EndReason): Promise<IndicatorPatient[]> {
   const scope = uuidArray(clinicIds);
   const inPeriod = (col: SQL) => sql`${col} between ${from}::date and ${to}::date`;
-  const ended = (reason: SQL) => sql`${reason} and ${inPeriod(sql`e.end_date`)}`;
+  const ended = (reason: SQL) => sql`${reason} and ${inPeriod(EFF_END)}`;
   const where: Record<PatientIndicator, SQL> = {
-    activeStart: sql`e.start_date < ${from}::date and (e.end_date is null or e.end_date >= ${from}::date)`,
-    activeEnd: sql`e.start_date <= ${to}::date and (e.end_date is null or e.end_date > ${to}::date)`,
+    activeStart: sql`e.start_date < ${from}::date and (${EFF_END} is null or ${EFF_END} >= ${from}::date)`,
+    activeEnd: sql`e.start_date <= ${to}::date and (${EFF_END} is null or ${EFF_END} > ${to}::date)`,
     newlyEnrolled: sql`e.kind = 'first' and ${inPeriod(sql`e.start_date`)}`,
     reEnrolled: sql`e.kind = 're_enrolment' and ${inPeriod(sql`e.start_date`)}`,
     transferredIn: sql`e.kind = 'transfer_in' and ${inPeriod(sql`e.start_date`)} ${together ? sql`and not (${internalTransferIn(scope)})` : sql``}`,

@@ -10,6 +10,8 @@ import { parseCsv } from '../../server/csv.ts';
 import { users } from '../../db/schema.ts';
 import { eq } from 'drizzle-orm';
 import { messages } from '../../views/i18n/index.ts';
+import { transfer } from '../../server/services/episodes.ts';
+import { programmeReport } from '../../server/services/reports.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { followupWorld, TODAY } from '../helpers/followup-world.ts';
 
@@ -109,6 +111,27 @@ describeEachDatabase('reports over HTTP', (get) => {
       const label = t[`prog_ind_${ind}`];
       expect(Number(row(data, label)), label).toBe(Number(row(csv, label)));
     }
+  });
+
+  it('a transfer as the app writes it (the old episode ends the day before the new one starts): the patient is in treatment every day, once, and per clinic the move out and in fall in the same period', async () => {
+    const w = await setup();
+    // D moves from the facility to the satellite point on 2026-11-10: the facility's episode ends on 11-09.
+    await transfer({ db: w.db, clock: w.clock }, { userId: w.manager.id, address: null }, { patientId: w.d.id, toClinicId: w.satellite.id, date: '2026-11-10', note: '' }, null);
+    const both = [w.facility.id, w.satellite.id];
+    for (const day of ['2026-11-08', '2026-11-09', '2026-11-10', '2026-11-11']) {
+      const r = await programmeReport(w.db, both, day, day);
+      expect(r.total.activeEnd, `in treatment at the end of ${day}`).toBe(6);
+      expect(r.rows.reduce((n, x) => n + x.ind.activeEnd, 0), `per clinic on ${day}`).toBe(6);
+    }
+    // November 1–9 at the facility: D still there at the end; the move is in the period from the 10th, out and in together.
+    const early = await programmeReport(w.db, both, '2026-11-01', '2026-11-09');
+    expect(early.rows.map((x) => [x.ind.transferredOut, x.ind.transferredIn])).toEqual([[0, 0], [0, 0]]);
+    const late = await programmeReport(w.db, both, '2026-11-10', '2026-11-20');
+    expect(late.rows.map((x) => [x.ind.transferredOut, x.ind.transferredIn])).toEqual([[1, 0], [0, 1]]);
+    expect([late.total.transferredOut, late.total.transferredIn]).toEqual([0, 0]);
+    for (const r of [early, late])
+      for (const ind of [...r.rows.map((x) => x.ind), r.total])
+        expect(ind.activeEnd).toBe(ind.activeStart + ind.newlyEnrolled + ind.reEnrolled + ind.transferredIn - ind.transferredOut - ind.droppedOut - ind.deceased - ind.completed - ind.otherEnded);
   });
 
   it('speaks English to a user who chose it', async () => {

@@ -1,0 +1,1 @@
+CREATE INDEX "episodes_transferred_from_idx" ON "episodes" USING btree ("transferred_from_id") WHERE transferred_from_id is not null;
