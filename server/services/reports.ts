@@ -9,6 +9,8 @@
 //   new one starts, so the patient is counted once that day).
 // - A dose dispensed: a standing dose record (not a void row, not voided)
 //   with methadone given (given_mg > 0); take-home and supplied doses count.
+//   A patient-day dosed is one with a part 1 (R9: one per patient, day and
+//   part; a split dose's second part is part 2).
 // - Over several clinics (a facility and its satellite points, a province),
 //   a transfer between two of them is neither a transfer in nor out, nor an
 //   ended episode: the patient stays in treatment and is counted once.
@@ -16,6 +18,17 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { END_REASONS, type EndReason } from '../../db/schema.ts';
 import { pgArray, rows } from '../../db/sql.ts';
+
+/**
+ * Runs a report's statement with JIT off: PostgreSQL would spend a second or
+ * more compiling these plans, more than most of them take to run.
+ */
+export async function reportRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
+  return db.transaction(async (tx) => {
+    await tx.execute(sql`set local jit = off`);
+    return rows<T>(tx, query);
+  });
+}
 
 /** Standing dispensed doses (alias d). */
 export const standingDose = sql`d.voids_id is null and d.given_mg > 0 and not exists (select 1 from doses v where v.voids_id = d.id)`;
@@ -84,7 +97,7 @@ const internalTransferIn = (scope: SQL) =>
 export async function dashboard(db: Db, now: Date, clinicIds: readonly string[]): Promise<Dashboard> {
   if (clinicIds.length === 0) return { rows: [], total: emptyFigures() };
   const scope = uuidArray(clinicIds);
-  const perClinic = await rows<Record<string, unknown>>(
+  const perClinic = await reportRows<Record<string, unknown>>(
     db,
     sql`
       with c as (
@@ -93,7 +106,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
       ), cm as (select c.*, date_trunc('month', c.today)::date as month_from from c)
       select cm.id, cm.code, cm.name, cm.kind, cm.today::text as today, cm.month_from::text as month_from,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.start_date <= cm.today and (${EFF_END} is null or ${EFF_END} > cm.today)) as active_today,
-        dm.doses_today, dm.doses_month, dm.mg_month, dm.avg_mg,
+        dm.doses_today, dm.doses_month, dm.mg_month, dm.patient_days, dm.avg_mg,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 'first' and e.start_date between cm.month_from and cm.today) as new_month,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 're_enrolment' and e.start_date between cm.month_from and cm.today) as re_month,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
@@ -106,11 +119,13 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
         select count(*) filter (where d.service_day = cm.today)::int as doses_today,
                count(*)::int as doses_month,
                coalesce(sum(d.given_mg), 0)::float8 as mg_month,
-               (sum(d.given_mg) / nullif(count(distinct (d.patient_id, d.service_day)), 0))::float8 as avg_mg
+               (count(*) filter (where d.part = 1))::int as patient_days,
+               (sum(d.given_mg) / nullif(count(*) filter (where d.part = 1), 0))::float8 as avg_mg
         from doses d where d.clinic_id = cm.id and d.service_day between cm.month_from and cm.today and ${standingDose}
       ) dm
       order by cm.code`,
   );
+  const patientDays = perClinic.reduce((n, r) => n + num(r.patient_days), 0);
   const rowsOut: DashboardRow[] = perClinic.map((r) => ({
     clinicId: String(r.id),
     code: String(r.code),
@@ -129,7 +144,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
     avgDailyMg: mgOrNull(r.avg_mg),
   }));
   const first = rowsOut[0]!;
-  const [t] = await rows<Record<string, unknown>>(
+  const [t] = await reportRows<Record<string, unknown>>(
     db,
     sql`
       select
@@ -139,9 +154,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
            where e.clinic_id = any(${scope}) and ${EFF_END} between ${first.monthFrom}::date and ${first.today}::date and not (${internalTransferOut(scope)})
            group by e.end_reason) r) as ended,
         (select count(distinct a.patient_id)::int from alerts a
-          where a.clinic_id = any(${scope}) and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients,
-        (select (sum(d.given_mg) / nullif(count(distinct (d.patient_id, d.service_day)), 0))::float8 from doses d
-          where d.clinic_id = any(${scope}) and d.service_day between ${first.monthFrom}::date and ${first.today}::date and ${standingDose}) as avg_mg`,
+          where a.clinic_id = any(${scope}) and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients`,
   );
   const sum = (f: (r: DashboardRow) => number) => Math.round(rowsOut.reduce((s, r) => s + f(r), 0) * 10) / 10;
   return {
@@ -155,7 +168,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
       reEnrolMonth: sum((r) => r.reEnrolMonth),
       ended: endedFrom(t?.ended),
       openAlertPatients: num(t?.alert_patients),
-      avgDailyMg: mgOrNull(t?.avg_mg),
+      avgDailyMg: patientDays ? mgOrNull(perClinic.reduce((n, r) => n + num(r.mg_month), 0) / patientDays) : null,
     },
   };
 }
@@ -204,7 +217,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
     count(*) filter (where e.end_reason = 'deceased' and ${EFF_END} between ${from}::date and ${to}::date)::int as deceased,
     count(*) filter (where e.end_reason = 'completed_taper' and ${EFF_END} between ${from}::date and ${to}::date)::int as completed,
     count(*) filter (where e.end_reason not in ('transferred_out', 'dropped_out', 'deceased', 'completed_taper') and ${EFF_END} between ${from}::date and ${to}::date)::int as other_ended`;
-  const perClinic = await rows<Record<string, unknown>>(
+  const perClinic = await reportRows<Record<string, unknown>>(
     db,
     sql`
       select c.id, c.code, c.name, f.*, dd.doses, dd.mg
@@ -216,7 +229,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
       where c.id = any(${scope})
       order by c.code`,
   );
-  const [t] = await rows<Record<string, unknown>>(
+  const [t] = await reportRows<Record<string, unknown>>(
     db,
     sql`
       select f.*, dd.doses, dd.mg
@@ -284,7 +297,7 @@ export async function indicatorPatients(db: Db, clinicIds: readonly string[], fr
     endedAs: sql`${ended(sql`e.end_reason = ${reason ?? ''}`)} ${together ? sql`and not (${internalTransferOut(scope)})` : sql``}`,
     openAlerts: sql`e.end_date is null and exists (select 1 from alerts a where a.episode_id = e.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout'))`,
   };
-  const out = await rows<Record<string, unknown>>(
+  const out = await reportRows<Record<string, unknown>>(
     db,
     sql`select p.id, p.code, p.full_name, c.code as clinic_code, e.start_date::text as start_date, e.end_date::text as end_date, e.end_reason
       from episodes e join patients p on p.id = e.patient_id join clinics c on c.id = e.clinic_id

@@ -25,18 +25,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { SEXES, type Sex } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
-import { uuidArray } from './reports.ts';
-
-/**
- * Runs the report's statement with JIT off: PostgreSQL would spend a second
- * or more compiling these plans, more than some of them take to run.
- */
-async function reportRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
-    return rows<T>(tx, query);
-  });
-}
+import { reportRows, uuidArray } from './reports.ts';
 
 export const RETENTION_MONTHS = [3, 6, 12, 24] as const;
 export type RetentionMonth = (typeof RETENTION_MONTHS)[number];
