@@ -77,12 +77,12 @@ function readWhole(name: string, raw: string | undefined, min: number, max: numb
 }
 
 /** A text[] literal, one parameter for both drivers. */
-function textArray(values: readonly string[]): string {
+export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
 }
 
 /** Rows a statement wrote (postgres.js: count; PGlite: affectedRows). */
-function affected(result: unknown): number {
+export function affected(result: unknown): number {
   const r = result as { count?: number | null; affectedRows?: number | null };
   return Number(r.count ?? r.affectedRows ?? 0);
 }
@@ -101,10 +101,10 @@ export interface SeededClose {
   steps: string[];
 }
 
-type IndexDef = { table: string; name: string; def: string; constraint: string | null };
+export type IndexDef = { table: string; name: string; def: string; constraint: string | null };
 
 /** The secondary indexes (and the primary key of dose_slots) that the load goes without. */
-async function droppableIndexes(db: Db): Promise<IndexDef[]> {
+export async function droppableIndexes(db: Db): Promise<IndexDef[]> {
   return rows<IndexDef>(
     db,
     sql`select t.relname as table, i.relname as name,

@@ -23,6 +23,8 @@ export interface BenchResult {
   first_ms?: number;
   /** The same done again right after (day-close: the idempotent second close of that day). */
   repeat_ms?: number;
+  /** How many times a one-shot measure did its work (retention-report: the first report and the repeats ms is the median of). */
+  runs?: number;
   /** Dose records in the database the measure ran against (day-close). */
   dose_rows?: number;
   /** Alerts the measure raised (day-close). */
@@ -55,6 +57,7 @@ export function jsonLine(r: BenchResult): string {
   if (r.ms !== undefined) out.ms = r.ms;
   if (r.first_ms !== undefined) out.first_ms = r.first_ms;
   if (r.repeat_ms !== undefined) out.repeat_ms = r.repeat_ms;
+  if (r.runs !== undefined) out.runs = r.runs;
   if (r.errors !== undefined && r.errors > 0) out.errors = r.errors;
   if (r.patients !== undefined) out.patients = r.patients;
   if (r.dose_rows !== undefined) out.dose_rows = r.dose_rows;

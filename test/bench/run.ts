@@ -17,17 +17,34 @@
 //                       slots, some 15 minutes of seeding on 2 cores and ~20 GB on
 //                       the server. A smaller scale shows in the JSON line's
 //                       patients and dose_rows.
+//   BENCH_DASHBOARD_PATIENTS  patients of each of the 20 managers' facilities (with
+//                       their satellite points) dashboard seeds (default 3000 on
+//                       PostgreSQL, 300 on PGlite).
+//   BENCH_DASHBOARD_DAYS  days of dose history they have (default 90 on PostgreSQL,
+//                       60 on PGlite; most were in treatment before).
+//   BENCH_REPORT_PATIENTS  patients of the province retention-report seeds, in
+//                       facilities of 3,000 (two at least; default 60000 on
+//                       PostgreSQL, 3000 on PGlite).
+//   BENCH_REPORT_DAYS   days of history (default 730 on PostgreSQL, 120 on PGlite;
+//                       60 at least): enrolments over all of it, ~24 monthly cohorts.
+//                       60000 × 730 is some 28 million doses and as many slots,
+//                       about 8 minutes of seeding on 2 cores.
+//   BENCH_REPORT_RUNS   reports timed after the first (default 3); ms is their median.
+//   BENCH_REPORT_EXPLAIN  1: the slowest query of the report is run once more under
+//                       EXPLAIN (ANALYZE, BUFFERS) and its plan logged.
 //
 // Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
 import { bareInsert } from './bare-insert.ts';
 import { barePage } from './bare-page.ts';
 import { counterCard } from './counter-card.ts';
+import { dashboard } from './dashboard.ts';
 import { dayClose } from './day-close.ts';
 import { openBenchDatabase, type OpenedBenchDatabase } from './database.ts';
 import { doseConfirm } from './dose-confirm.ts';
 import { homePage } from './home-page.ts';
 import { missedList } from './missed-list.ts';
 import { patientSearch } from './patient-search.ts';
+import { retentionReport } from './retention-report.ts';
 import type { BenchContext, Measure } from './measure.ts';
 import { jsonLine, round, table, type BenchResult } from './report.ts';
 
@@ -35,10 +52,14 @@ import { jsonLine, round, table, type BenchResult } from './report.ts';
  * Every measure, in the order they run. Later issues add theirs here. The
  * counter's measures come after patient-search so that its figures do not
  * move with their patients; in a full run they see its patients too.
- * day-close comes last: its dose history (tens of millions of rows on a
- * server) would otherwise be under every measure after it.
+ * day-close comes after those: its dose history (tens of millions of rows on a
+ * server) would otherwise be under every measure after it. The reports'
+ * measures come after it, so that its figures do not move with their
+ * histories (in a full run they see its rows, as the counter's see the
+ * patients of patient-search): the dashboard's (millions of rows), then
+ * retention-report's, the largest.
  */
-const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard, missedList, dayClose];
+const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard, missedList, dayClose, dashboard, retentionReport];
 
 const CONNECTIONS = 20;
 const WARMUP_SECONDS = 1;
