@@ -23,7 +23,7 @@
 //   of lost.
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { SEXES, type Sex } from '../../db/schema.ts';
+import type { Sex } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
 import { reportRows, uuidArray } from './reports.ts';
 
@@ -33,6 +33,8 @@ export type RetentionMonth = (typeof RETENTION_MONTHS)[number];
 export const dayOfMonth = (n: number) => Math.floor(n * 30.44);
 /** R22's separate outcomes. */
 export const CENSORED_REASONS = ['deceased', 'transferred_out', 'incarcerated'] as const;
+/** CENSORED_REASONS as an SQL list. */
+const CENSORED_IN = sql.raw(`(${CENSORED_REASONS.map((r) => `'${r}'`).join(', ')})`);
 /** R18: this many consecutive uncovered days is a dropout. */
 export const DROPOUT_GAP = 30;
 
@@ -48,7 +50,6 @@ export interface RunFilter {
   referral?: string;
 }
 
-export { SEXES };
 
 const ageBandSql = sql`case when r.age < 30 then 'u30' when r.age < 40 then '30_39' when r.age < 50 then '40_49' else '50p' end`;
 
@@ -170,7 +171,7 @@ const cellSql = (n: number) => {
   return sql`
     count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')})::int as ${sql.raw(`elig_${n}`)},
     count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and (runs.exit_day is null or runs.exit_day >= runs.first_day + ${d}::int))::int as ${sql.raw(`ret_${n}`)},
-    count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and runs.exit_day < runs.first_day + ${d}::int and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated'))::int as ${sql.raw(`cens_${n}`)}`;
+    count(*) filter (where runs.first_day + ${d}::int <= ${sql.raw('asof.day')} and runs.exit_day < runs.first_day + ${d}::int and runs.exit_reason in ${CENSORED_IN})::int as ${sql.raw(`cens_${n}`)}`;
 };
 
 const cohortRowOf = (r: Record<string, unknown>): CohortRow => ({
@@ -211,7 +212,6 @@ export interface KmCurve {
 
 export const AT_RISK_MONTHS = [0, 3, 6, 12, 18, 24] as const;
 
-const CENSORED_IN = sql`('deceased', 'transferred_out', 'incarcerated')`;
 
 /**
  * The Kaplan–Meier steps over `runs` of `kind`, both ways at once: every exit
@@ -345,7 +345,7 @@ export async function cohortRuns(
       : q.outcome === 'retained'
         ? sql`${eligible} and (runs.exit_day is null or not (${before}))`
         : q.outcome === 'censored'
-          ? sql`${eligible} and ${before} and runs.exit_reason in ('deceased', 'transferred_out', 'incarcerated')`
+          ? sql`${eligible} and ${before} and runs.exit_reason in ${CENSORED_IN}`
           : sql`${eligible} and ${before}`;
   const out = await reportRows<Record<string, unknown>>(
     db,
