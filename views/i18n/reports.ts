@@ -67,9 +67,6 @@ export const vi = {
   ret_axis_share: 'Tỷ lệ còn điều trị',
   ret_at_risk: 'Số người còn theo dõi',
   ret_month_short: (p: { n: number }) => `Th ${p.n}`,
-  ret_step_day: 'Ngày',
-  ret_step_events: 'Số người rời',
-  ret_step_survival: 'Tỷ lệ còn điều trị',
   ret_defs_title: 'Định nghĩa (R22)',
   ret_def_cohort: 'Nhóm: người bệnh có liều khởi liều đầu tiên của đợt điều trị trong tháng (hoặc quý báo cáo R21: từ ngày 15 tháng trước quý đến ngày 14 tháng cuối quý). Điều trị lần đầu và điều trị lại báo cáo riêng. Người chưa uống liều nào không thuộc nhóm nào.',
   ret_def_retained: 'Còn duy trì ở tháng N: không bỏ trị (30 ngày liên tiếp không có liều, R18) và không kết thúc điều trị trước ngày ⌊N × 30,44⌋ kể từ liều đầu, và có ít nhất một ngày có liều trong 30 ngày trước ngày đó. Một nhóm chỉ được tính ở tháng N khi ngày đó đã qua.',
@@ -83,7 +80,6 @@ export const vi = {
   ret_c05_over12: 'Điều trị trên 12 tháng',
 
   adh_title: 'Tuân thủ điều trị',
-  adh_period: 'Kỳ',
   adh_defs: 'Tuân thủ = số ngày có liều (uống tại quầy hoặc mang về) ÷ số ngày đang điều trị trong kỳ, tính đến hết ngày hôm qua.',
   adh_pooled: 'Tuân thủ chung',
   adh_patients: 'Số người bệnh',
@@ -95,7 +91,6 @@ export const vi = {
   adh_share: 'Tuân thủ',
 
   prog_title: 'Báo cáo chương trình',
-  prog_period_kind: 'Loại kỳ',
   prog_kind_month: 'Tháng',
   prog_kind_quarter: 'Quý (R21)',
   prog_kind_year: 'Năm (R21)',
@@ -138,7 +133,6 @@ export const vi = {
   drill_outcome_censored: 'tử vong/chuyển đi/bị giam giữ',
   drill_cohort: (p: { cohort: string; kind: string; outcome: string; n: number | null }) => `Nhóm ${p.cohort} (${p.kind})${p.n === null ? '' : `, ${p.n} tháng`}: ${p.outcome}`,
   drill_back: 'Quay lại báo cáo',
-  exit_dropped_gap: 'Bỏ trị (30 ngày không có liều)',
 };
 
 export const en: Shape<typeof vi> = {
@@ -207,9 +201,6 @@ export const en: Shape<typeof vi> = {
   ret_axis_share: 'Share still in treatment',
   ret_at_risk: 'Number at risk',
   ret_month_short: (p) => `M${p.n}`,
-  ret_step_day: 'Day',
-  ret_step_events: 'Left',
-  ret_step_survival: 'Still in treatment',
   ret_defs_title: 'Definitions (R22)',
   ret_def_cohort:
     'Cohort: patients whose first induction dose of a treatment run fell in the month (or R21 reporting quarter: the 15th of the month before the quarter to the 14th of its last month). First enrolments and re-enrolments are reported apart. A patient with no dose yet is in no cohort.',
@@ -226,7 +217,6 @@ export const en: Shape<typeof vi> = {
   ret_c05_over12: 'In treatment over 12 months',
 
   adh_title: 'Adherence',
-  adh_period: 'Period',
   adh_defs: 'Adherence = days with a dose (observed at the counter or take-home) ÷ days in treatment in the period, up to the end of yesterday.',
   adh_pooled: 'Overall adherence',
   adh_patients: 'Patients',
@@ -238,7 +228,6 @@ export const en: Shape<typeof vi> = {
   adh_share: 'Adherence',
 
   prog_title: 'Programme report',
-  prog_period_kind: 'Period type',
   prog_kind_month: 'Month',
   prog_kind_quarter: 'Quarter (R21)',
   prog_kind_year: 'Year (R21)',
@@ -282,5 +271,4 @@ export const en: Shape<typeof vi> = {
   drill_outcome_censored: 'deceased/transferred out/in custody',
   drill_cohort: (p) => `Cohort ${p.cohort} (${p.kind})${p.n === null ? '' : `, ${p.n} months`}: ${p.outcome}`,
   drill_back: 'Back to the report',
-  exit_dropped_gap: 'Dropped out (30 days without a dose)',
 };
