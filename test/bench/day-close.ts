@@ -40,7 +40,7 @@
 // `alerts` is what the close of D raised; the dropout alerts of both closes
 // are checked against the plan.
 import { secondsSince, stepTimer, type Measure } from './measure.ts';
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { fold } from '../../db/fold.ts';
 import { ALERT_LEVELS, type AlertLevel } from '../../db/schema.ts';
@@ -79,6 +79,40 @@ function readWhole(name: string, raw: string | undefined, min: number, max: numb
 /** A text[] literal, one parameter for both drivers. */
 export function textArray(values: readonly string[]): string {
   return `{${values.map((v) => `"${v.replace(/["\\]/g, '\\$&')}"`).join(',')}}`;
+}
+
+/**
+ * The patients of a seed plan (a table with n, k, patient_id, clinic_id,
+ * clinic_code, female, counsellor_id and doctor_id), named from NAME_PARTS by
+ * their number, born 1960–2000, and their clinics' counters after them.
+ */
+export async function insertPlannedPatients(tx: Db, plan: SQL, o: { homeClinic: SQL; createdAt: SQL }): Promise<void> {
+  const { family, middleMale, middleFemale, givenMale, givenFemale } = NAME_PARTS;
+  const names = (xs: readonly string[]) => [textArray(xs), textArray(xs.map(fold))] as const;
+  const [fam, famF] = names(family);
+  const [midM, midMF] = names(middleMale);
+  const [midW, midWF] = names(middleFemale);
+  const [givM, givMF] = names(givenMale);
+  const [givW, givWF] = names(givenFemale);
+  await tx.execute(sql`
+        insert into patients (id, code, home_clinic_id, full_name, search_name, birth_date, sex, phone, phone_digits, counsellor_id, created_by, created_at)
+        select patient_id, clinic_code || '-' || lpad(k::text, 5, '0'), ${o.homeClinic},
+               f.fam || ' ' || f.mid || ' ' || f.giv, f.fam_f || ' ' || f.mid_f || ' ' || f.giv_f,
+               date '1960-01-01' + (n * 37) % 15000, case when female then 'female' else 'male' end,
+               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
+               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
+               counsellor_id, doctor_id, ${o.createdAt}
+        from ${plan}
+        cross join lateral (select
+          (${fam}::text[])[1 + n % 20] as fam, (${famF}::text[])[1 + n % 20] as fam_f,
+          case when female then (${midW}::text[])[1 + (n / 20) % 6] else (${midM}::text[])[1 + (n / 20) % 10] end as mid,
+          case when female then (${midWF}::text[])[1 + (n / 20) % 6] else (${midMF}::text[])[1 + (n / 20) % 10] end as mid_f,
+          case when female then (${givW}::text[])[1 + (n / 7) % 14] else (${givM}::text[])[1 + (n / 7) % 22] end as giv,
+          case when female then (${givWF}::text[])[1 + (n / 7) % 14] else (${givMF}::text[])[1 + (n / 7) % 22] end as giv_f) as f`);
+  await tx.execute(sql`
+        insert into clinic_counters (clinic_id, next_patient_number)
+        select clinic_id, max(k) from ${plan} group by clinic_id
+        on conflict (clinic_id) do update set next_patient_number = excluded.next_patient_number`);
 }
 
 /** Rows a statement wrote (postgres.js: count; PGlite: affectedRows). */
@@ -164,13 +198,6 @@ export async function seedDayClose(db: Db, kind: 'pglite' | 'postgres', scale: C
   const rules = await rulesForClinic(db, clinics[0]!.id, today);
 
   // The plan: one row per patient, with everything the inserts below need.
-  const { family, middleMale, middleFemale, givenMale, givenFemale } = NAME_PARTS;
-  const names = (xs: readonly string[]) => [textArray(xs), textArray(xs.map(fold))] as const;
-  const [fam, famF] = names(family);
-  const [midM, midMF] = names(middleMale);
-  const [midW, midWF] = names(middleFemale);
-  const [givM, givMF] = names(givenMale);
-  const [givW, givWF] = names(givenFemale);
   await step(`${scale.patients} patients with their episodes, orders, urine tests and contacts`, () =>
     db.transaction(async (tx) => {
       await tx.execute(sql`set local session_replication_role = replica`);
@@ -206,25 +233,7 @@ export async function seedDayClose(db: Db, kind: 'pglite' | 'postgres', scale: C
                -- 07:00–09:59 in Hà Nội (no daylight saving: a whole day later is the same hour).
                (${firstDay}::date + time '07:00' + (p.n % 180) * interval '1 minute') at time zone ${TIME_ZONE}
         from p join c on c.no = p.clinic_no`);
-      await tx.execute(sql`
-        insert into patients (id, code, home_clinic_id, full_name, search_name, birth_date, sex, phone, phone_digits, counsellor_id, created_by, created_at)
-        select patient_id, clinic_code || '-' || lpad(k::text, 5, '0'), clinic_id,
-               f.fam || ' ' || f.mid || ' ' || f.giv, f.fam_f || ' ' || f.mid_f || ' ' || f.giv_f,
-               date '1960-01-01' + (n * 37) % 15000, case when female then 'female' else 'male' end,
-               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
-               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
-               counsellor_id, doctor_id, first_at - interval '1 hour'
-        from ${PLAN}
-        cross join lateral (select
-          (${fam}::text[])[1 + n % 20] as fam, (${famF}::text[])[1 + n % 20] as fam_f,
-          case when female then (${midW}::text[])[1 + (n / 20) % 6] else (${midM}::text[])[1 + (n / 20) % 10] end as mid,
-          case when female then (${midWF}::text[])[1 + (n / 20) % 6] else (${midMF}::text[])[1 + (n / 20) % 10] end as mid_f,
-          case when female then (${givW}::text[])[1 + (n / 7) % 14] else (${givM}::text[])[1 + (n / 7) % 22] end as giv,
-          case when female then (${givWF}::text[])[1 + (n / 7) % 14] else (${givMF}::text[])[1 + (n / 7) % 22] end as giv_f) as f`);
-      await tx.execute(sql`
-        insert into clinic_counters (clinic_id, next_patient_number)
-        select clinic_id, max(k) from ${PLAN} group by clinic_id
-        on conflict (clinic_id) do update set next_patient_number = excluded.next_patient_number`);
+      await insertPlannedPatients(tx, PLAN, { homeClinic: sql`clinic_id`, createdAt: sql`first_at - interval '1 hour'` });
       await tx.execute(sql`
         insert into episodes (id, patient_id, clinic_id, kind, start_date, created_by, created_at)
         select episode_id, patient_id, clinic_id, 'first', first_day, doctor_id, first_at - interval '1 hour' from ${PLAN}`);

@@ -51,13 +51,11 @@
 import { availableParallelism, loadavg } from 'node:os';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { fold } from '../../db/fold.ts';
 import { rows } from '../../db/sql.ts';
-import { NAME_PARTS } from '../../db/synthetic.ts';
 import { serviceDay } from '../../server/clock.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { crossSectional, referralSources, retentionReport as retentionFigures, type RunFilter } from '../../server/services/retention.ts';
-import { affected, droppableIndexes, textArray } from './day-close.ts';
+import { affected, droppableIndexes, insertPlannedPatients } from './day-close.ts';
 import { secondsSince, stepTimer, type Measure } from './measure.ts';
 import { round } from './report.ts';
 
@@ -202,13 +200,6 @@ export async function seedHistory(db: Db, kind: 'pglite' | 'postgres', o: Histor
   if (facilities.length !== o.facilities) throw new Error(`${o.label}: ${facilities.length} facilities made, ${o.facilities} asked for`);
 
   // The plan: one row per patient with their story, then one per episode's doses (a stint).
-  const { family, middleMale, middleFemale, givenMale, givenFemale } = NAME_PARTS;
-  const names = (xs: readonly string[]) => [textArray(xs), textArray(xs.map(fold))] as const;
-  const [fam, famF] = names(family);
-  const [midM, midMF] = names(middleMale);
-  const [midW, midWF] = names(middleFemale);
-  const [givM, givMF] = names(givenMale);
-  const [givW, givWF] = names(givenFemale);
   const lateFrom = o.caseloadSince === 'go_live' ? 30 : 0;
   const stories = await step(`${o.patients} patients with their episodes and orders`, () =>
     db.transaction(async (tx) => {
@@ -304,25 +295,7 @@ export async function seedHistory(db: Db, kind: 'pglite' | 'postgres', o: Histor
         join c on c.grp = p.grp and c.sub = p.sub
         left join f nf on nf.grp = (p.grp + 1) % ${o.facilities}::int`);
       // Everyone is a man or a woman of the name lists, born 1960–2000 (every age band).
-      await tx.execute(sql`
-        insert into patients (id, code, home_clinic_id, full_name, search_name, birth_date, sex, phone, phone_digits, counsellor_id, created_by, created_at)
-        select patient_id, clinic_code || '-' || lpad(k::text, 5, '0'), coalesce(ep2_clinic_id, clinic_id),
-               f.fam || ' ' || f.mid || ' ' || f.giv, f.fam_f || ' ' || f.mid_f || ' ' || f.giv_f,
-               date '1960-01-01' + (n * 37) % 15000, case when female then 'female' else 'male' end,
-               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
-               '09' || lpad((10000000 + (n::bigint * 7919) % 90000000)::text, 8, '0'),
-               counsellor_id, doctor_id, (ep1_start + time '07:00') at time zone ${TIME_ZONE}
-        from ${plan}
-        cross join lateral (select
-          (${fam}::text[])[1 + n % 20] as fam, (${famF}::text[])[1 + n % 20] as fam_f,
-          case when female then (${midW}::text[])[1 + (n / 20) % 6] else (${midM}::text[])[1 + (n / 20) % 10] end as mid,
-          case when female then (${midWF}::text[])[1 + (n / 20) % 6] else (${midMF}::text[])[1 + (n / 20) % 10] end as mid_f,
-          case when female then (${givW}::text[])[1 + (n / 7) % 14] else (${givM}::text[])[1 + (n / 7) % 22] end as giv,
-          case when female then (${givWF}::text[])[1 + (n / 7) % 14] else (${givMF}::text[])[1 + (n / 7) % 22] end as giv_f) as f`);
-      await tx.execute(sql`
-        insert into clinic_counters (clinic_id, next_patient_number)
-        select clinic_id, max(k) from ${plan} group by clinic_id
-        on conflict (clinic_id) do update set next_patient_number = excluded.next_patient_number`);
+      await insertPlannedPatients(tx, plan, { homeClinic: sql`coalesce(ep2_clinic_id, clinic_id)`, createdAt: sql`(ep1_start + time '07:00') at time zone ${TIME_ZONE}` });
       await tx.execute(sql`
         insert into episodes (id, patient_id, clinic_id, kind, start_date, referral_source, end_date, end_reason, ended_by, created_by, created_at)
         select ep1_id, patient_id, clinic_id, 'first', ep1_start, referral, ep1_end, ep1_reason, case when ep1_end is not null then doctor_id end,
