@@ -30,7 +30,12 @@ export type NotStartedReason = 'busy' | 'range' | 'syntax' | 'refused' | 'not_re
 
 export interface DispenseHandle {
   readonly txn: string;
-  /** Resolves when the pump acknowledged the transaction (or with the outcome, when it never started). */
+  /**
+   * Resolves when the pump acknowledged the transaction, or with the outcome
+   * when that came first: not started (nothing delivered), or — after a lost
+   * ACK — whatever the recovery learnt (done, fault or unknown: the pump may
+   * well have delivered; read the outcome, not `acked`).
+   */
   readonly started: Promise<{ acked: true } | { acked: false; outcome: DispenseOutcome }>;
   /** The final outcome: exactly one, always (it never rejects). */
   readonly outcome: Promise<DispenseOutcome>;
@@ -45,7 +50,8 @@ export type PumpEvent =
 /** A failure of a command, for the caller to show and the log to carry. */
 export class PumpError extends Error {
   constructor(
-    readonly code: 'timeout' | 'closed' | 'busy' | 'range' | 'syntax' | 'checksum' | 'refused' | 'unsupported',
+    /** 'offline': the line was down, nothing was sent; 'closed': it went down while waiting for the answer. */
+    readonly code: 'timeout' | 'offline' | 'closed' | 'busy' | 'range' | 'syntax' | 'checksum' | 'refused' | 'unsupported',
     message: string = code,
   ) {
     super(message);
