@@ -19,7 +19,7 @@
 // stdout: {"event":"ready","path":HOST_LINK|null,"simPath":...} first, then for
 // each command {"event":"ok","cmd":...} or {"event":"error","cmd":...,"message":...}
 // (a report's data comes first, as its own line).
-import { existsSync } from 'node:fs';
+import { existsSync, fstatSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { parseArgs } from 'node:util';
@@ -189,7 +189,19 @@ async function main(): Promise<void> {
       }
     });
   });
-  lines.on('close', () => void queue.then(() => shutdown(0)));
+  // A parent that drives it through a pipe (a test) and goes away takes the simulator with it;
+  // started in the background from a shell (stdin /dev/null) it keeps running until a signal.
+  const piped = (() => {
+    try {
+      const st = fstatSync(0);
+      return st.isFIFO() || st.isSocket();
+    } catch {
+      return false;
+    }
+  })();
+  lines.on('close', () => {
+    if (piped) void queue.then(() => shutdown(0));
+  });
 }
 
 main().catch((e: unknown) => {
