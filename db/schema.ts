@@ -88,10 +88,13 @@ export const clinics = pgTable(
     ruleSetId: uuid('rule_set_id').references((): AnyPgColumn => ruleSets.id),
     /** Local time (HH:MM) after which the day close counts who did not come (issue 5). */
     closingTime: text('closing_time').notNull().default('17:00'),
+    /** Hours a pump's last calibration stays good for dosing at this clinic (issue 7). */
+    pumpCalibrationMaxHours: integer('pump_calibration_max_hours').notNull().default(24),
     createdAt: createdAt(),
   },
   (t) => [
     uniqueIndex('clinics_code_uq').on(t.code),
+    check('clinics_pump_cal_ck', sql`pump_calibration_max_hours between 1 and 720`),
     check('clinics_closing_time_ck', sql`closing_time ~ '^([01][0-9]|2[0-3]):[0-5][0-9]$'`),
     check('clinics_kind_ck', inList('kind', CLINIC_KINDS)),
     // A satellite dispensing point always hangs off a facility; a facility never does.
@@ -543,6 +546,8 @@ export const doses = pgTable(
   (t) => [
     index('doses_patient_day_idx').on(t.patientId, t.serviceDay),
     index('doses_clinic_day_idx').on(t.clinicId, t.serviceDay),
+    // A pump dose not yet resolved (pending, or unknown after a silent pump) blocks its patient: found without reading the history.
+    index('doses_unresolved_idx').on(t.patientId).where(sql`status in ('pending', 'unknown')`),
     uniqueIndex('doses_request_uq').on(t.requestId),
     uniqueIndex('doses_voids_uq').on(t.voidsId),
     check('doses_outcome_ck', inList('outcome', DOSE_RECORD_OUTCOMES)),
@@ -853,4 +858,75 @@ export const outboxAttempts = pgTable(
     detail: text('detail').notNull(),
   },
   (t) => [index('outbox_attempts_outbox_idx').on(t.outboxId, t.at)],
+);
+
+// ---------------------------------------------------------------------------
+// Dispensing pumps (issue 7). A pump is configured per clinic by the admin;
+// everything it does or is told is an append-only pump event.
+
+export const pumps = pgTable(
+  'pumps',
+  {
+    id: uuid('id').primaryKey().defaultRandom(),
+    clinicId: uuid('clinic_id')
+      .notNull()
+      .references(() => clinics.id),
+    /** What the counter calls it ("Bơm 1"). */
+    name: text('name').notNull(),
+    /** The serial device on the machine that runs the server (/dev/ttyUSB0, COM3). */
+    path: text('path').notNull(),
+    baudRate: integer('baud_rate').notNull().default(9600),
+    /** The SERIAL the pump must answer HELLO with; null until someone confirms the device. */
+    expectedSerial: text('expected_serial'),
+    active: boolean('active').notNull().default(true),
+    createdAt: createdAt(),
+  },
+  (t) => [
+    index('pumps_clinic_idx').on(t.clinicId),
+    // Paths are per machine: two clinics may both have /dev/ttyUSB0; one clinic cannot have it twice.
+    uniqueIndex('pumps_clinic_path_uq').on(t.clinicId, t.path).where(sql`active`),
+    check('pumps_baud_ck', sql`baud_rate in (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)`),
+  ],
+);
+
+export const PUMP_EVENT_KINDS = [
+  /** DISPENSE sent for a dose (written with the pending dose, before the pump moves). */
+  'dispense',
+  'done',
+  'fault',
+  /** The pump stayed silent through the recovery: the dose is unknown. */
+  'unknown',
+  /** The pump did not take the transaction: nothing delivered, the dose failed. */
+  'not_started',
+  'stop',
+  /** A person's decision on a faulted or unknown dose. */
+  'resolve',
+  'calibration',
+  'confirm',
+  'prime',
+  'alarm',
+  /** The day close's comparison of what the pump reported with the dose records. */
+  'day_volume',
+] as const;
+export type PumpEventKind = (typeof PUMP_EVENT_KINDS)[number];
+
+export const pumpEvents = pgTable(
+  'pump_events',
+  {
+    id: bigserial('id', { mode: 'number' }).primaryKey(),
+    pumpId: uuid('pump_id')
+      .notNull()
+      .references(() => pumps.id),
+    doseId: uuid('dose_id').references(() => doses.id),
+    kind: text('kind').$type<PumpEventKind>().notNull(),
+    /** Volumes, codes, factors, serials: device facts, never patient data. */
+    details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
+    by: uuid('by').references(() => users.id),
+    at: timestamp('at', { withTimezone: true }).notNull(),
+  },
+  (t) => [
+    index('pump_events_pump_idx').on(t.pumpId, t.kind, t.at),
+    index('pump_events_dose_idx').on(t.doseId).where(sql`dose_id is not null`),
+    check('pump_events_kind_ck', inList('kind', PUMP_EVENT_KINDS)),
+  ],
 );

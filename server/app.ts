@@ -25,6 +25,7 @@ import { registerRoutes } from './routes/register.ts';
 import { reviewRoutes } from './routes/review.ts';
 import { followupRoutes } from './routes/followup.ts';
 import { reportRoutes } from './routes/reports.ts';
+import { pumpRoutes } from './routes/pumps.ts';
 import { loadStaticFiles, staticRoutes, type StaticFiles } from './routes/static.ts';
 import { render, viewContext, type AppDeps, type AppEnv, type Ctx } from './routes/support.ts';
 
@@ -78,6 +79,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/', followupRoutes);
   app.route('/', registerRoutes);
   app.route('/', reportRoutes);
+  app.route('/', pumpRoutes);
 
   app.notFound((c) => errorResponse(c as Ctx, 404));
   app.onError((err, c) => {

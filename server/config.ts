@@ -1,6 +1,7 @@
 // The only reader of process.env. Every variable is validated at start-up and
 // all problems are reported together, so an operator fixes them in one go.
 import { z } from 'zod';
+import { PUMP_OPTIONS, envName, optionSchema, type PumpOptions } from '../devices/options.ts';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -58,11 +59,33 @@ const EnvSchema = z.object({
   OUTBOX_RETRY_MAX_SECONDS: z.coerce.number().min(0.01).max(86_400).default(3600),
   /** After this many failed attempts a message is marked failed (the admin can send it again). */
   OUTBOX_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(48),
+  /** Open the configured pumps' serial lines (false: this instance never drives a pump; its counters measure by hand). */
+  PUMPS_ENABLED: bool.default(true),
+  /** A serial device attached to the demo clinic as its pump (`npm run pump:sim` prints one). */
+  PUMP_PATH: z.string().min(1).max(200).optional(),
+  PUMP_BAUD: z.coerce.number().int().refine((b) => [1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].includes(b), 'not a standard baud rate').default(9600),
+  /** The SERIAL that pump must answer HELLO with (the simulator's default); empty: confirmed by a manager on first connection. */
+  PUMP_SERIAL: z.string().max(64).default('SIM-0001'),
+  ...pumpEnv(),
 }).superRefine((c, ctx) => {
   if (c.WEBHOOK_URL && !c.WEBHOOK_SECRET) ctx.addIssue({ code: 'custom', path: ['WEBHOOK_SECRET'], message: 'required when WEBHOOK_URL is set' });
 });
 
 export type Config = z.infer<typeof EnvSchema>;
+
+/** The driver's timeouts and retries as PUMP_* variables, with the ranges of devices/options.ts. */
+function pumpEnv() {
+  const keys = Object.keys(PUMP_OPTIONS) as (keyof PumpOptions)[];
+  return Object.fromEntries(keys.map((k) => [envName(k), optionSchema(k)])) as { [K in keyof PumpOptions as PumpEnvName<K>]: ReturnType<typeof optionSchema> };
+}
+type PumpEnvName<K extends string> = `PUMP_${Uppercase<SnakeCase<K>>}`;
+type SnakeCase<S extends string> = S extends `${infer H}${infer T}` ? `${H extends Uppercase<H> ? (H extends Lowercase<H> ? H : `_${Lowercase<H>}`) : H}${SnakeCase<T>}` : S;
+
+/** The pump driver's options from a configuration. */
+export function pumpOptionsOf(config: Config): PumpOptions {
+  const keys = Object.keys(PUMP_OPTIONS) as (keyof PumpOptions)[];
+  return Object.fromEntries(keys.map((k) => [k, (config as unknown as Record<string, number>)[envName(k)]])) as PumpOptions;
+}
 
 export function isTimeZone(tz: string): boolean {
   try {

@@ -7,9 +7,11 @@ import { ensureAdminUnits } from '../db/reference-data.ts';
 import { seedDemo } from '../db/seed.ts';
 import { createApp } from './app.ts';
 import { systemClock } from './clock.ts';
-import { ConfigError, loadConfig, type Config } from './config.ts';
+import { ConfigError, loadConfig, pumpOptionsOf, type Config } from './config.ts';
 import { startJobs } from './jobs/scheduler.ts';
 import { createLogger } from './log.ts';
+import { PumpRuntime } from './pumps/runtime.ts';
+import { ensureEnvPump } from './services/pumps.ts';
 import { ensureDefaultRuleSet } from './services/rule-sets.ts';
 
 function fail(message: string): never {
@@ -49,7 +51,15 @@ async function main(): Promise<void> {
     });
   }
 
-  const app = createApp({ db: database.db, clock: systemClock, config, logger });
+  let pumps: PumpRuntime | undefined;
+  if (config.PUMPS_ENABLED) {
+    const deps = { db: database.db, clock: systemClock };
+    if (config.PUMP_PATH) await ensureEnvPump(deps, config.PUMP_PATH, config.PUMP_BAUD, config.PUMP_SERIAL || null);
+    pumps = new PumpRuntime({ ...deps, logger }, pumpOptionsOf(config));
+    // Before the listener: doses left pending by the last run are asked after as each pump connects.
+    await pumps.start();
+  }
+  const app = createApp({ db: database.db, clock: systemClock, config, logger, pumps });
   const server = serve({ fetch: app.fetch, port: config.PORT, hostname: config.HOST }, (info) => {
     const host = config.HOST === '0.0.0.0' || config.HOST === '::' ? 'localhost' : config.HOST;
     logger.info('listening', { url: `http://${host}:${info.port}`, database: database.kind });
@@ -66,6 +76,7 @@ async function main(): Promise<void> {
     logger.info('shutting_down', { signal });
     jobs.stop();
     server.close();
+    await pumps?.close();
     await database.close();
     process.exit(0);
   };

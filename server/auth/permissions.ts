@@ -37,6 +37,10 @@ export const ACTIONS = [
   'termination.review', // R19: record that the grounds to review termination were reviewed
   'report.view', // the dashboard, retention, adherence and programme reports of one's clinics, and their exports
   'report.patients', // the patients behind a report's figure
+  'pump.view', // the pumps of one's clinics: state, reservoir, calibration, events
+  'pump.operate', // prime a pump and run its calibration check
+  'pump.confirm', // accept a pump that answers with a serial other than the configured one
+  'pump.configure', // add, edit and retire pumps (system-wide)
 ] as const;
 export type Action = (typeof ACTIONS)[number];
 
@@ -76,6 +80,10 @@ export const PERMISSIONS: Record<Action, readonly Role[]> = {
   'termination.review': ['doctor'],
   'report.view': ['manager', 'doctor'],
   'report.patients': ['manager', 'doctor'],
+  'pump.view': ['nurse', 'doctor', 'manager', 'admin'],
+  'pump.operate': ['nurse', 'doctor', 'manager'],
+  'pump.confirm': ['manager', 'admin'],
+  'pump.configure': ['admin'],
 };
 
 export function can(role: Role, action: Action): boolean {
@@ -142,6 +150,17 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /counter/take-home': 'counter.dose',
   'POST /counter/refer': 'counter.dose',
   'POST /counter/call-next': 'counter.dose',
+  'GET /counter/pump/:doseId': 'counter.dose',
+  'POST /counter/pump/:doseId/stop': 'counter.dose',
+  'POST /counter/pump/:doseId/resolve': 'counter.dose',
+  'GET /pumps': 'pump.view',
+  'GET /pumps/:id': 'pump.view',
+  'POST /pumps/:id/prime': 'pump.operate',
+  'POST /pumps/:id/calibration/test': 'pump.operate',
+  'POST /pumps/:id/calibration': 'pump.operate',
+  'POST /pumps/:id/confirm': 'pump.confirm',
+  'POST /pumps': 'pump.configure',
+  'POST /pumps/:id': 'pump.configure',
   'GET /checkin': 'counter.checkin',
   'POST /checkin': 'counter.checkin',
   'GET /review': 'dose.review',

@@ -6,15 +6,18 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CheckInPage } from '../../views/pages/checkin.tsx';
-import { CounterPage, CounterWork, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
+import { CounterPage, CounterWork, PumpProgress, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
 import { formatNumber, formatTime } from '../../views/format.ts';
 import { can } from '../auth/permissions.ts';
 import { serviceDay } from '../clock.ts';
 import type { Decision } from '../dosing/decision.ts';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
+import type { Messages } from '../../views/i18n/index.ts';
+import type { Readiness } from '../pumps/station.ts';
 import { callNext, checkIn, chooseClinic, clinicDay, counterCard, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
 import { recordDose, recordTakeHome } from '../services/dispense.ts';
 import { recordSwallowCheck } from '../services/dose-reviews.ts';
+import { pumpDose, recordStop, resolvePumpDose, unresolvedDose, RESOLUTIONS, type PumpDose } from '../services/pump-doses.ts';
 import { actorOf, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
 
 const Uuid = z.uuid();
@@ -33,7 +36,13 @@ const Breath = z
 
 const CardForm = z.object({ clinic: Uuid, patient: Uuid, requestId: RequestId, part: Part, mg: Mg });
 const CheckForm = CardForm.extend({ intoxication: z.enum(['none', 'signs']), finding: z.enum(['suspected', 'intoxicated']).catch('suspected'), breathAlcohol: z.string().catch('') });
-const DoseForm = CardForm.extend({ intoxication: z.literal('none'), outcome: z.enum(['given', 'refused', 'vomited', 'spilled']), breathAlcohol: Breath.catch(null) });
+const DoseForm = CardForm.extend({
+  intoxication: z.literal('none'),
+  outcome: z.enum(['given', 'refused', 'vomited', 'spilled']),
+  breathAlcohol: Breath.catch(null),
+  /** The pump button posts its pump; the hand-measured button posts none. */
+  pump: z.union([z.literal(''), Uuid]).catch(''),
+});
 
 /** A clinic posted by a counter form must be one the user works at (the service checks it exists). */
 function inScope(c: Ctx, clinicId: string): void {
@@ -80,7 +89,15 @@ function cardView(c: Ctx, data: CardData, requestId: string = randomUUID()): Car
     canRefer: can(role, 'counter.dose'),
     canReview: can(role, 'dose.review'),
     canPrescribe: can(role, 'order.prescribe'),
+    pump: pumpOf(c, data.clinicId),
   };
+}
+
+/** The clinic's pump the counter offers (the first ready one, else the first, to say why not), or null: measured by hand. */
+function pumpOf(c: Ctx, clinicId: string): CardView['pump'] {
+  const list = c.var.deps.pumps?.pumpsOf(clinicId) ?? [];
+  const p = list.find((x) => x.readiness.state === 'ready') ?? list[0];
+  return p ? { id: p.id, name: p.name, readiness: p.readiness } : null;
 }
 
 function formatTimeOf(iso: string, timeZone: string): string {
@@ -98,9 +115,18 @@ async function work(
   if (opts.patientId) {
     // The card as just read by the caller, or read now.
     const data = opts.data ?? (await readCard(c, opts.patientId, clinicId));
-    card = { ...cardView(c, data, opts.requestId), step: opts.step ?? { kind: 'check' } };
+    card = { ...cardView(c, data, opts.requestId), step: opts.step ?? (await pumpStep(c, opts.patientId)) ?? { kind: 'check' } };
   }
   return { clinicId, q: opts.q ?? '', notice: opts.notice ?? null, card, matches: opts.matches ?? [] };
+}
+
+/** A pump dose of this patient not yet settled takes over the card: its progress, or the decision it waits for. */
+async function pumpStep(c: Ctx, patientId: string): Promise<Step | null> {
+  const d = await unresolvedDose(c.var.deps.db, patientId);
+  if (!d) return null;
+  const live = c.var.deps.pumps?.progress(d.id);
+  if (live) return { kind: 'pumping', doseId: d.id, ml: live.ml, plannedMl: live.plannedMl, stopping: live.stopping };
+  return { kind: 'resolve', dose: { id: d.id, status: d.status === 'unknown' ? 'unknown' : d.fault ? 'fault' : 'pending', plannedMl: d.plannedMl, ml: d.fault?.ml ?? d.ml, code: d.fault?.code ?? null, lateMl: d.lateReport?.ml ?? null } };
 }
 
 const readCard = (c: Ctx, patientId: string, clinicId: string) => counterCard(c.var.deps.db, c.var.deps.clock.now(), patientId, clinicId, scopeOf(c));
@@ -172,7 +198,7 @@ export const counterRoutes = new Hono<AppEnv>()
     // Signs of intoxication: R10 withholds the dose, recorded with the finding.
     const breath = Breath.safeParse(f.breathAlcohol);
     if (!breath.success) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, requestId: f.requestId, step: { kind: 'check', errors: { breathAlcohol: 'err_breath' } } }), 422);
-    return dose(c, { ...f, outcome: 'given', intoxication: f.finding, breathAlcohol: breath.data });
+    return dose(c, { ...f, outcome: 'given', intoxication: f.finding, breathAlcohol: breath.data, pump: '' });
   })
   .post('/counter/dose', async (c) => {
     const f = await parse(c, DoseForm);
@@ -220,6 +246,44 @@ export const counterRoutes = new Hono<AppEnv>()
     if (!patientId) return workResponse(c, await work(c, f.clinic, { notice: warn(viewContext(c).t.ctr_queue_empty_call) }));
     return workResponse(c, await work(c, f.clinic, { patientId }));
   })
+  .get('/counter/pump/:doseId', async (c) => {
+    const clinic = await counterClinic(c, c.req.query('clinic'));
+    const d = await pumpDoseAt(c, c.req.param('doseId'), clinic.id);
+    const live = c.var.deps.pumps?.progress(d.id);
+    if (live) return c.html(String(PumpProgress({ ctx: viewContext(c), clinicId: clinic.id, step: { kind: 'pumping', doseId: d.id, ml: live.ml, plannedMl: live.plannedMl, stopping: live.stopping } })));
+    // Finished: the whole working area, with the outcome and the next step.
+    c.header('HX-Retarget', '#counter');
+    c.header('HX-Reswap', 'outerHTML');
+    return workResponse(c, await afterPump(c, d));
+  })
+  .post('/counter/pump/:doseId/stop', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid }));
+    inScope(c, f.clinic);
+    const d = await pumpDoseAt(c, c.req.param('doseId'), f.clinic);
+    const live = c.var.deps.pumps?.progress(d.id);
+    if (live) {
+      await recordStop(services(c), actorOf(c), d.id, live.pumpId);
+      await c.var.deps.pumps!.stop(d.id);
+      await c.var.deps.pumps!.settled(d.id);
+    }
+    return workResponse(c, await afterPump(c, (await pumpDose(c.var.deps.db, d.id))!));
+  })
+  .post('/counter/pump/:doseId/resolve', async (c) => {
+    const f = await parse(c, z.object({ clinic: Uuid, decision: z.enum(RESOLUTIONS), ml: z.string().max(10).catch('') }));
+    inScope(c, f.clinic);
+    const t = viewContext(c).t;
+    const d = await pumpDoseAt(c, c.req.param('doseId'), f.clinic);
+    const ml = f.ml.trim() === '' ? null : Number(f.ml.trim().replace(',', '.'));
+    try {
+      await resolvePumpDose(services(c), actorOf(c), { doseId: d.id, clinicId: f.clinic, decision: f.decision, ml: ml !== null && Number.isFinite(ml) ? ml : f.decision === 'given' ? NaN : null }, scopeOf(c));
+    } catch (e) {
+      const key = e instanceof Conflict ? e.messageKey : e instanceof Invalid ? Object.values(e.fields)[0] : null;
+      if (!key) throw e;
+      return workResponse(c, await work(c, f.clinic, { patientId: d.patientId, notice: error(t[key]) }), e instanceof Conflict ? 409 : 422);
+    }
+    const data = await readCard(c, d.patientId, f.clinic);
+    return workResponse(c, await work(c, f.clinic, { patientId: d.patientId, data, notice: ok(t.pump_resolved({ name: data.patient.fullName })) }));
+  })
   .get('/checkin', async (c) => {
     const clinic = await counterClinic(c, c.req.query('clinic'));
     return render(c, CheckInPage({ ctx: viewContext(c), clinic, others: clinic.others, notice: null }));
@@ -251,12 +315,28 @@ type DoseRequest = Omit<z.infer<typeof DoseForm>, 'intoxication'> & { intoxicati
 /** Records the counter's act under the decision of this moment, and answers with the next step. */
 async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
   const t = viewContext(c).t;
+  // The pump must belong to this clinic and be ready now; otherwise the card says why, and nothing is written.
+  const pumpId = f.pump ? f.pump : null;
+  if (pumpId) {
+    const p = c.var.deps.pumps?.pumpsOf(f.clinic).find((x) => x.id === pumpId);
+    if (!p) throw new NotFound('pump');
+    if (p.readiness.state !== 'ready') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(pumpNotReady(t, p.name, p.readiness)) }), 409);
+  }
   let result;
   try {
     result = await recordDose(
       services(c),
       actorOf(c),
-      { patientId: f.patient, clinicId: f.clinic, outcome: f.outcome, intoxication: f.intoxication, breathAlcohol: f.breathAlcohol, requestId: f.requestId, expected: { part: f.part, mg: f.mg } },
+      {
+        patientId: f.patient,
+        clinicId: f.clinic,
+        outcome: f.outcome,
+        intoxication: f.intoxication,
+        breathAlcohol: f.breathAlcohol,
+        requestId: f.requestId,
+        expected: { part: f.part, mg: f.mg },
+        ...(pumpId ? { method: 'pump' as const, pumpId } : {}),
+      },
       scopeOf(c),
     );
   } catch (e) {
@@ -269,6 +349,12 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
     return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t.ctr_err_stale) }), 409);
   }
   const { dose: row, followUp } = result;
+  if (row.status === 'pending' && pumpId) {
+    // Committed: now, and only now, the pump is told to move.
+    const started = await c.var.deps.pumps!.dispense(pumpId, { id: row.id, ml: row.ml });
+    if (started.acked) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, step: { kind: 'pumping', doseId: row.id, ml: 0, plannedMl: row.ml, stopping: false } }));
+    return workResponse(c, await afterPump(c, (await pumpDose(c.var.deps.db, row.id))!));
+  }
   const name = followUp.patientName;
   const mg = formatNumber(row.givenMg, c.var.locale, 1);
   const ml = formatNumber(row.ml, c.var.locale, 2);
@@ -286,4 +372,46 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
   // A spilled dose may be measured again: the card stays, re-decided.
   if (row.outcome === 'spilled') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice }));
   return workResponse(c, await work(c, f.clinic, { notice }));
+}
+
+/** A pump dose of a clinic the user works at, by id from the URL. */
+async function pumpDoseAt(c: Ctx, id: string, clinicId: string): Promise<PumpDose> {
+  inScope(c, clinicId);
+  const parsed = Uuid.safeParse(id);
+  const d = parsed.success ? await pumpDose(c.var.deps.db, parsed.data) : null;
+  if (!d || d.clinicId !== clinicId || !d.pumpId) throw new NotFound('dose');
+  return d;
+}
+
+function pumpNotReady(t: Messages, name: string, r: Readiness): string {
+  switch (r.state) {
+    case 'offline':
+      return t.pump_offline({ name });
+    case 'busy':
+      return t.pump_busy({ name });
+    case 'blocked':
+      return t[`pump_blocked_${r.reason}`]({ name });
+    case 'ready':
+      return '';
+    default:
+      return r satisfies never;
+  }
+}
+
+/** The working area once the pump is done with a dose: the recorded volume and the next step, or the decision it waits for. */
+async function afterPump(c: Ctx, d: PumpDose): Promise<WorkView> {
+  const t = viewContext(c).t;
+  const data = await readCard(c, d.patientId, d.clinicId);
+  const name = data.patient.fullName;
+  if (d.status === 'completed') {
+    const notice = ok(t.pump_result_done({ name, mg: formatNumber(d.givenMg, c.var.locale, 1), ml: formatNumber(d.ml, c.var.locale, 2) }));
+    if (data.swallowCheck) return work(c, d.clinicId, { patientId: d.patientId, data, notice, step: { kind: 'swallow', doseId: d.id } });
+    if (data.takeHomeDays > 0) return work(c, d.clinicId, { patientId: d.patientId, data, notice, step: { kind: 'take_home', maxDays: data.takeHomeDays } });
+    return work(c, d.clinicId, { notice });
+  }
+  if (d.status === 'failed') {
+    const reason = d.notStarted ?? 'refused';
+    return work(c, d.clinicId, { patientId: d.patientId, data, notice: error(t.pump_result_not_started({ reason: t[`pump_reason_${reason}`] })) });
+  }
+  return work(c, d.clinicId, { patientId: d.patientId, data });
 }

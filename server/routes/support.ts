@@ -13,6 +13,7 @@ import type { Clock } from '../clock.ts';
 import type { Config } from '../config.ts';
 import type { FieldErrors } from '../errors.ts';
 import type { Logger } from '../log.ts';
+import type { PumpRuntime } from '../pumps/runtime.ts';
 import type { Actor, ServiceDeps } from '../services/context.ts';
 import type { Db } from '../../db/client.ts';
 
@@ -21,6 +22,8 @@ export interface AppDeps {
   clock: Clock;
   config: Config;
   logger: Logger;
+  /** The pumps this instance drives; absent: no pump, every counter measures by hand. */
+  pumps?: PumpRuntime;
   /** Version stamp of the static files (their hash), for cache busting. */
   staticVersion?: string;
 }
@@ -94,6 +97,7 @@ const NAV: { href: string; label: TextKey; action: Parameters<typeof can>[1] }[]
   { href: '/checkin', label: 'nav_checkin', action: 'counter.checkin' },
   { href: '/review', label: 'nav_review', action: 'dose.review' },
   { href: '/register', label: 'nav_register', action: 'register.view' },
+  { href: '/pumps', label: 'nav_pumps', action: 'pump.view' },
   { href: '/followup', label: 'nav_followup', action: 'followup.view' },
   { href: '/alerts', label: 'nav_alerts', action: 'alerts.inbox' },
   { href: '/reports', label: 'nav_reports', action: 'report.view' },

@@ -46,6 +46,13 @@ export const AUDIT_ACTIONS = [
   'notify_settings',
   'outbox_retry',
   'termination_review',
+  'dose_pump_outcome',
+  'dose_pump_stop',
+  'dose_pump_resolve',
+  'pump_configure',
+  'pump_confirm',
+  'pump_calibrate',
+  'pump_prime',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

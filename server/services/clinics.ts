@@ -92,6 +92,7 @@ export async function listClinics(db: Db, scope: string[] | null): Promise<Clini
       address: clinics.address,
       timeZone: clinics.timeZone,
       closingTime: clinics.closingTime,
+      pumpCalibrationMaxHours: clinics.pumpCalibrationMaxHours,
       active: clinics.active,
       ruleSetId: clinics.ruleSetId,
       createdAt: clinics.createdAt,

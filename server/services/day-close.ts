@@ -19,6 +19,7 @@ import { anchorDay, levelsToRaise, missedAtClose, terminationGrounds } from '../
 import { localTime, serviceDay } from '../clock.ts';
 import type { ServiceDeps } from './context.ts';
 import { audit } from './audit.ts';
+import { reconcilePumpDay } from './pumps.ts';
 import { rulesForClinic } from './rule-sets.ts';
 
 /** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001, the default rule set 7340002). */
@@ -38,6 +39,8 @@ export interface CloseResult {
   patients: number;
   raised: Record<AlertLevel, number>;
   closed: number;
+  /** Each pump's reported volume for the day against the dose records (issue 7). */
+  pumpVolumes: { pumpId: string; pumpMl: number; recordMl: number; differs: boolean }[];
 }
 
 type Counted = {
@@ -184,13 +187,15 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
     const byLevel: Record<AlertLevel, number> = { missed: 0, counsellor: 0, doctor: 0, dropout: 0, review: 0 };
     for (const r of raised) byLevel[r.level] = Number(r.n);
     const total = raised.reduce((n, r) => n + Number(r.n), 0);
+    // Issue 7: what each pump reported for the day against the dose records; a difference is flagged on the pump's page.
+    const pumpVolumes = await reconcilePumpDay({ db: tx, clock }, clinicId, day);
     await tx.execute(
       sql`insert into day_closes (clinic_id, service_day, run_by, patients, alerts_raised, alerts_closed, at)
           values (${clinicId}::uuid, ${day}::date, ${runBy}::uuid, ${counted.length}::int, ${total}::int, ${closed.length}::int, ${now}::timestamptz)`,
     );
     // A manager's close is an action of theirs: audited in its own transaction.
     if (runBy !== null) await audit(tx, { action: 'day_close', actorId: runBy, clinicId, entityType: 'clinic', entityId: clinicId, details: { serviceDay: day, patients: counted.length, raised: total }, at: clock.now() });
-    return { clinicId, serviceDay: day, patients: counted.length, raised: byLevel, closed: closed.length };
+    return { clinicId, serviceDay: day, patients: counted.length, raised: byLevel, closed: closed.length, pumpVolumes };
   });
 }
 

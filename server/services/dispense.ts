@@ -16,6 +16,7 @@ import type { RuleParams } from '../dosing/parameters.ts';
 import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
+import { unresolvedDose } from './pump-doses.ts';
 import type { Actor, ServiceDeps } from './context.ts';
 import { forgetRules, rulesForClinic } from './rule-sets.ts';
 
@@ -180,8 +181,9 @@ export interface RecordDoseInput {
    * the order), nothing is written and the new decision is returned.
    */
   expected?: { part: number; mg: number };
-  /** Manual (what the nurse measured) now; the pump issue adds its own states after the record. */
-  method?: 'manual';
+  /** Manual: the nurse measured it. Pump: a given dose is written pending, for this pump to deliver after the commit. */
+  method?: 'manual' | 'pump';
+  pumpId?: string;
 }
 
 /** What the counter shows next after a recorded dose, read in the dose's own transaction. */
@@ -225,6 +227,8 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     }
     const decision = decideDose(facts, rules.params);
     if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
+    // A pump dose of any day not yet resolved (a fault waiting for the nurse, a silent pump): nothing more until a person settles it.
+    if (await unresolvedDose(db, input.patientId)) throw new Conflict('pump_err_unresolved');
     if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };
 
     // R10: signs of intoxication withhold the dose until a doctor decides.
@@ -232,6 +236,8 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     // Given or vomited: the measured dose was swallowed. Spilled: it left the bottle (stock) but was not taken.
     const given = outcome === 'given' || outcome === 'vomited';
     const measured = given || outcome === 'spilled';
+    // Only a dose to be given goes to the pump; a withholding or a refusal is recorded as the nurse's act.
+    const byPump = input.method === 'pump' && outcome === 'given' && !!input.pumpId;
     const dose: Dose = {
       id: randomUUID(),
       patientId: input.patientId,
@@ -241,12 +247,13 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
       serviceDay: facts.today,
       part: decision.part,
       outcome,
-      status: 'completed',
+      // Pending: committed before the pump moves, holding the day; the pump's report completes it.
+      status: byPump ? 'pending' : 'completed',
       prescribedMg: decision.orderedMg,
       givenMg: given ? decision.mg : 0,
       ml: measured ? decision.ml : 0,
       concentration: rules.params.concentration_mg_per_ml,
-      method: input.method ?? 'manual',
+      method: byPump ? 'pump' : 'manual',
       intoxication: input.intoxication,
       breathAlcohol: input.breathAlcohol,
       decision: { kind: decision.kind, reasons: decision.reasons, mg: decision.mg },
@@ -264,6 +271,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
         address: actor.address,
         details: auditDetails,
         rules: { clinicId: facts.episode?.clinicId ?? input.clinicId, day: facts.today, versionId: rules.versionId },
+        pumpId: byPump ? input.pumpId! : null,
       });
       if (!written) {
         // The facts or the rules changed under the decision: decide again, with the rules read afresh.
@@ -303,7 +311,7 @@ async function writeDose(
   d: Dose,
   version: number,
   claimsSlot: boolean,
-  a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string } },
+  a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string }; pumpId: string | null },
 ): Promise<boolean> {
   const at = d.at.toISOString();
   const result = await rows<{ id: string }>(
@@ -332,6 +340,10 @@ async function writeDose(
         ), audited as (
           insert into audit_log (action, actor_id, clinic_id, entity_type, entity_id, details, address, at)
           select 'dose_record', ${a.actorId}::uuid, ${d.clinicId}::uuid, 'dose', id::text, ${JSON.stringify(a.details)}::jsonb, ${a.address}::text, ${at}::timestamptz from dose
+        ), sent as (
+          -- The transaction the pump will be given, written with the pending dose: a restart finds which pump to ask.
+          insert into pump_events (pump_id, dose_id, kind, details, at)
+          select ${a.pumpId}::uuid, id, 'dispense', jsonb_build_object('ml', ${d.ml}::numeric, 'mg', ${d.givenMg}::numeric), ${at}::timestamptz from dose where ${a.pumpId}::uuid is not null
         )
         select id from dose`,
   );

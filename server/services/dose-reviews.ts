@@ -109,6 +109,8 @@ export async function voidDose({ db, clock }: ServiceDeps, actor: Actor, doseId:
       const [dose] = await tx.select().from(doses).where(eq(doses.id, doseId));
       if (!dose || (scope && !scope.includes(dose.clinicId))) throw new NotFound('dose');
       if (dose.voidsId) throw new Conflict('err_void_a_void');
+      // A pump dose not yet settled is resolved at the counter (what the pump delivered decides), never voided meanwhile.
+      if (dose.status === 'pending' || dose.status === 'unknown') throw new Conflict('pump_err_void_unresolved');
       // R10: a withholding for intoxication is lifted by a doctor's ruling; voiding it is a doctor's act too.
       if (dose.outcome === 'withheld') {
         const [who] = await tx.select({ role: users.role }).from(users).where(eq(users.id, actor.userId));

@@ -1,6 +1,7 @@
 import type { Messages } from './index.ts';
 import * as patients from './patients.ts';
 import * as counter from './counter.ts';
+import * as pumps from './pumps.ts';
 import * as followup from './followup.ts';
 import * as reports from './reports.ts';
 import * as rules from './rules.ts';
@@ -183,4 +184,4 @@ const core: CoreMessages = {
   audit_action_demo_seed: 'Demo data created',
 };
 
-export const en: Messages = { ...core, ...patients.en, ...rules.en, ...counter.en, ...followup.en, ...reports.en };
+export const en: Messages = { ...core, ...patients.en, ...rules.en, ...counter.en, ...followup.en, ...reports.en, ...pumps.en };

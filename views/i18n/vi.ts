@@ -3,6 +3,7 @@
 // the English catalogue must have exactly these, or the type check fails.
 import * as patients from './patients.ts';
 import * as counter from './counter.ts';
+import * as pumps from './pumps.ts';
 import * as followup from './followup.ts';
 import * as reports from './reports.ts';
 import * as rules from './rules.ts';
@@ -185,5 +186,5 @@ export const core = {
 };
 
 /** The whole Vietnamese catalogue: the core above and each feature's messages. */
-export const vi = { ...core, ...patients.vi, ...rules.vi, ...counter.vi, ...followup.vi, ...reports.vi };
+export const vi = { ...core, ...patients.vi, ...rules.vi, ...counter.vi, ...followup.vi, ...reports.vi, ...pumps.vi };
 export type CoreMessages = typeof core;

@@ -7,6 +7,7 @@ import type { ViewContext } from '../context.ts';
 import { formatDay, formatNumber, formatTime } from '../format.ts';
 import type { Messages } from '../i18n/index.ts';
 import { Layout } from '../layout.tsx';
+import { faultText } from './pumps.tsx';
 
 export interface ReasonView {
   rule: string;
@@ -35,6 +36,20 @@ export interface CardView {
   canRefer: boolean;
   canReview: boolean;
   canPrescribe: boolean;
+  /** The clinic's pump the counter offers, with whether it may dose now; null: no pump, measured by hand. */
+  pump: { id: string; name: string; readiness: PumpReadiness } | null;
+}
+
+export type PumpReadiness = { state: 'ready' | 'offline' | 'busy' } | { state: 'blocked'; reason: 'unconfirmed' | 'serial_mismatch' | 'calibration_due' | 'fault' };
+
+/** A pump dose waiting for a person: after a fault (pump delivered `ml` and stopped), silence (unknown), or a restart still asking the pump. */
+export interface ResolveView {
+  id: string;
+  status: 'fault' | 'unknown' | 'pending';
+  plannedMl: number;
+  ml: number;
+  code: string | null;
+  lateMl: number | null;
 }
 
 export type Outcome = 'given' | 'take_home' | 'supplied' | 'withheld' | 'refused' | 'vomited' | 'spilled';
@@ -45,6 +60,8 @@ export type Step =
   | { kind: 'confirm'; intoxication: 'none'; breathAlcohol: string }
   | { kind: 'swallow'; doseId: string }
   | { kind: 'take_home'; maxDays: number }
+  | { kind: 'pumping'; doseId: string; ml: number; plannedMl: number; stopping: boolean }
+  | { kind: 'resolve'; dose: ResolveView }
   | { kind: 'none' };
 
 export type Notice = { tone: 'ok' | 'warn' | 'error'; text: string };
@@ -335,6 +352,8 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
       </div>
     );
   }
+  if (step.kind === 'pumping') return <PumpProgress ctx={ctx} clinicId={c.clinicId} step={step} />;
+  if (step.kind === 'resolve') return <PumpResolve ctx={ctx} clinicId={c.clinicId} dose={step.dose} />;
   if (step.kind === 'take_home') {
     return (
       <div class="step">
@@ -404,15 +423,30 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
   }
   if (step.kind === 'confirm') {
     return (
+      <>
       <form class="step" method="post" action="/counter/dose" hx-post="/counter/dose" {...swap}>
         <h3>{t.ctr_confirm_title}</h3>
         <CardFields c={c} d={d} />
         <Hidden name="intoxication" value={step.intoxication} />
         <Hidden name="breathAlcohol" value={step.breathAlcohol} />
+        {c.pump && c.pump.readiness.state !== 'ready' && (
+          <p class="notice warn pump-state" role="status">
+            {pumpNotReadyText(t, c.pump.name, c.pump.readiness)}
+          </p>
+        )}
         <div class="actions">
-          <button type="submit" name="outcome" value="given" class="primary big" autofocus>
-            {t.ctr_confirm_given({ mg: mgText(ctx, d.mg), ml: mlText(ctx, d.ml) })}
-          </button>
+          {c.pump?.readiness.state === 'ready' ? (
+            <>
+              <input type="hidden" name="pump" value={c.pump.id} />
+              <button type="submit" name="outcome" value="given" class="primary big" autofocus>
+                {t.pump_button({ name: c.pump.name, ml: mlText(ctx, d.ml) })}
+              </button>
+            </>
+          ) : (
+            <button type="submit" name="outcome" value="given" class="primary big" autofocus>
+              {t.ctr_confirm_given({ mg: mgText(ctx, d.mg), ml: mlText(ctx, d.ml) })}
+            </button>
+          )}
         </div>
         <details>
           <summary>{t.ctr_confirm_other}</summary>
@@ -430,9 +464,114 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
           <p class="muted small">{t.ctr_vomited_hint}</p>
         </details>
       </form>
+      {c.pump?.readiness.state === 'ready' && (
+        // Measured by hand even though the pump is ready (a pump the nurse does not trust today): a form of its own, with no pump in it.
+        <form class="step pump-manual" method="post" action="/counter/dose" hx-post="/counter/dose" {...swap}>
+          <CardFields c={c} d={d} />
+          <Hidden name="intoxication" value={step.intoxication} />
+          <Hidden name="breathAlcohol" value={step.breathAlcohol} />
+          <button type="submit" name="outcome" value="given" class="link">
+            {t.pump_manual}: {t.ctr_confirm_given({ mg: mgText(ctx, d.mg), ml: mlText(ctx, d.ml) })}
+          </button>
+        </form>
+      )}
+      </>
     );
   }
   return null;
+}
+
+function pumpNotReadyText(t: Messages, name: string, r: PumpReadiness): string {
+  switch (r.state) {
+    case 'offline':
+      return t.pump_offline({ name });
+    case 'busy':
+      return t.pump_busy({ name });
+    case 'blocked':
+      return t[`pump_blocked_${r.reason}`]({ name });
+    case 'ready':
+      return '';
+    default:
+      return r satisfies never;
+  }
+}
+
+/** The pump delivering: progress polled every 300 ms (the fragment replaces itself; when the dose is done the server swaps the whole area). */
+export function PumpProgress({ ctx, clinicId, step }: { ctx: ViewContext; clinicId: string; step: Extract<Step, { kind: 'pumping' }> }) {
+  const { t } = ctx;
+  const pct = step.plannedMl > 0 ? Math.min(100, Math.round((step.ml / step.plannedMl) * 100)) : 0;
+  return (
+    <div id="pump-step" class="step pump-step" hx-get={`/counter/pump/${step.doseId}?clinic=${clinicId}`} hx-trigger="every 300ms" hx-swap="outerHTML" data-dose={step.doseId}>
+      <h3>{t.pump_dispensing_title}</h3>
+      <progress max={String(step.plannedMl)} value={String(step.ml)} aria-label={t.pump_dispensing_title}>
+        {pct}%
+      </progress>
+      <p class="dose-amount pump-ml">{t.pump_progress({ ml: mlText(ctx, step.ml), planned: mlText(ctx, step.plannedMl) })}</p>
+      <form method="post" action={`/counter/pump/${step.doseId}/stop`} hx-post={`/counter/pump/${step.doseId}/stop`} hx-target="#counter" hx-swap="outerHTML">
+        <Hidden name="clinic" value={clinicId} />
+        <button type="submit" class="danger big" disabled={step.stopping} autofocus>
+          {step.stopping ? t.pump_stopping : t.pump_stop}
+        </button>
+      </form>
+    </div>
+  );
+}
+
+/** A pump dose that could not finish: the nurse decides, with the cup in front of her. */
+function PumpResolve({ ctx, clinicId, dose }: { ctx: ViewContext; clinicId: string; dose: ResolveView }) {
+  const { t } = ctx;
+  const action = `/counter/pump/${dose.id}/resolve`;
+  const swap = { 'hx-post': action, 'hx-target': '#counter', 'hx-swap': 'outerHTML', 'hx-disabled-elt': 'find button' };
+  const button = (decision: string, label: string, cls = '', focus = false) => (
+    <form method="post" action={action} {...swap}>
+      <Hidden name="clinic" value={clinicId} />
+      <Hidden name="decision" value={decision} />
+      <button type="submit" class={cls} autofocus={focus}>
+        {label}
+      </button>
+    </form>
+  );
+  if (dose.status === 'pending') {
+    return (
+      <div class="step pump-resolve" role="alert">
+        <h3>{t.pump_pending_title}</h3>
+        <p>{t.pump_pending_text}</p>
+        <NextPatient ctx={ctx} clinicId={clinicId} />
+      </div>
+    );
+  }
+  if (dose.status === 'fault') {
+    const codeText = faultText(t, dose.code ?? 'UNREPORTED');
+    const rest = Math.max(0, Math.round((dose.plannedMl - dose.ml) * 100) / 100);
+    return (
+      <div class="step pump-resolve" role="alert">
+        <h3>{t.pump_fault_title}</h3>
+        <p>{t.pump_fault_text({ code: codeText, ml: mlText(ctx, dose.ml), planned: mlText(ctx, dose.plannedMl) })}</p>
+        <div class="actions">
+          {button('top_up', t.pump_top_up({ ml: mlText(ctx, rest) }), 'primary', true)}
+          {dose.ml > 0 && button('partial', t.pump_partial({ ml: mlText(ctx, dose.ml) }))}
+          {button('withhold', t.pump_withhold, 'danger')}
+        </div>
+      </div>
+    );
+  }
+  return (
+    <div class="step pump-resolve" role="alert">
+      <h3>{t.pump_unknown_title}</h3>
+      <p>{t.pump_unknown_text({ ml: mlText(ctx, dose.ml) })}</p>
+      {dose.lateMl !== null && <p class="warn">{t.pump_unknown_late({ ml: mlText(ctx, dose.lateMl) })}</p>}
+      <form method="post" action={action} {...swap} class="actions">
+        <Hidden name="clinic" value={clinicId} />
+        <Hidden name="decision" value="given" />
+        <label for="cup-ml">{t.pump_cup_ml}</label>
+        <input id="cup-ml" name="ml" inputmode="decimal" maxlength={8} value={String(dose.lateMl ?? dose.plannedMl)} required />
+        <button type="submit" class="primary" autofocus>
+          {t.pump_given}
+        </button>
+      </form>
+      <div class="actions">{button('not_given', t.pump_not_given, 'danger')}</div>
+    </div>
+  );
 }
 
 function NextPatient({ ctx, clinicId, focus = true }: { ctx: ViewContext; clinicId: string; focus?: boolean }) {

@@ -1,0 +1,313 @@
+// The pumps of one's clinics: what each is doing now (state, reservoir,
+// serial, calibration), priming, the calibration check, confirming a device,
+// its log, and (admin) the configuration of serial paths.
+import type { ViewContext } from '../context.ts';
+import { formatDateTime, formatNumber } from '../format.ts';
+import type { Messages, TextKey } from '../i18n/index.ts';
+import { Layout } from '../layout.tsx';
+import type { PumpReadiness } from './counter.tsx';
+
+export interface PumpView {
+  id: string;
+  clinicId: string;
+  clinicName: string;
+  name: string;
+  path: string;
+  baudRate: number;
+  active: boolean;
+  expectedSerial: string | null;
+  /** What the pump answered on this connection (null: not connected). */
+  seenSerial: string | null;
+  model: string | null;
+  readiness: PumpReadiness | null;
+  reservoirMl: number | null;
+  calFactor: number | null;
+  lastCalibrationAt: Date | null;
+  timeZone: string;
+}
+
+export interface PumpEventRow {
+  kind: string;
+  details: Record<string, unknown>;
+  at: Date;
+  byName: string | null;
+}
+
+export interface PumpPageView {
+  pump: PumpView;
+  log: PumpEventRow[];
+  canOperate: boolean;
+  canConfirm: boolean;
+  canConfigure: boolean;
+  notice: { tone: 'ok' | 'error'; text: string } | null;
+  /** A calibration test waiting for the cylinder's reading. */
+  calibrationTest: { reportedMl: number } | null;
+  errors: Partial<Record<'prime' | 'test' | 'measured', TextKey>>;
+  clinics: { id: string; name: string }[];
+}
+
+const ml = (ctx: ViewContext, v: number) => formatNumber(v, ctx.locale, 1);
+
+export function stateText(t: Messages, r: PumpReadiness | null): string {
+  if (!r) return t.pump_state_offline;
+  return t[`pump_state_${r.state}`];
+}
+
+export function PumpListPage({ ctx, pumps, canConfigure, clinics, errors, values }: { ctx: ViewContext; pumps: PumpView[]; canConfigure: boolean; clinics: { id: string; name: string }[]; errors: Record<string, TextKey>; values: Record<string, string> }) {
+  const { t } = ctx;
+  return (
+    <Layout ctx={ctx} title={t.pumps_title}>
+      <h1>{t.pumps_title}</h1>
+      {pumps.length === 0 ? (
+        <p>{t.pumps_none}</p>
+      ) : (
+        <div class="table-wrap">
+          <table>
+            <thead>
+              <tr>
+                <th scope="col">{t.pump_col_name}</th>
+                <th scope="col">{t.pump_field_clinic}</th>
+                <th scope="col">{t.pump_col_state}</th>
+                <th scope="col">{t.pump_col_reservoir}</th>
+                <th scope="col">{t.pump_col_calibration}</th>
+              </tr>
+            </thead>
+            <tbody>
+              {pumps.map((p) => (
+                <tr data-pump={p.id}>
+                  <td>
+                    <a href={`/pumps/${p.id}`}>{p.name}</a> <code class="muted">{p.path}</code>
+                  </td>
+                  <td>{p.clinicName}</td>
+                  <td class={`pump-state-${p.readiness?.state ?? 'offline'}`}>{p.active ? stateText(t, p.readiness) : '—'}</td>
+                  <td>{p.reservoirMl === null ? '—' : `${ml(ctx, p.reservoirMl)} ml`}</td>
+                  <td>{p.lastCalibrationAt ? formatDateTime(p.lastCalibrationAt, p.timeZone) : t.pump_never}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      {canConfigure && <PumpConfigForm ctx={ctx} action="/pumps" clinics={clinics} errors={errors} values={values} />}
+    </Layout>
+  );
+}
+
+function PumpConfigForm({ ctx, action, clinics, errors, values }: { ctx: ViewContext; action: string; clinics: { id: string; name: string }[]; errors: Record<string, TextKey>; values: Record<string, string> }) {
+  const { t } = ctx;
+  const field = (name: string, label: string, attrs: Record<string, string | number> = {}) => (
+    <div class={errors[name] ? 'field has-error' : 'field'}>
+      <label for={`pump-${name}`}>{label}</label>
+      <input id={`pump-${name}`} name={name} value={values[name] ?? ''} aria-invalid={errors[name] ? 'true' : undefined} {...attrs} />
+      {errors[name] && (
+        <small class="error" role="alert">
+          {t[errors[name]!]}
+        </small>
+      )}
+    </div>
+  );
+  return (
+    <section>
+      <h2>{t.pump_admin_title}</h2>
+      <form method="post" action={action} class="form">
+        <input type="hidden" name="_csrf" value={ctx.csrfToken} />
+        <div class="field">
+          <label for="pump-clinic">{t.pump_field_clinic}</label>
+          <select id="pump-clinic" name="clinicId">
+            {clinics.map((c) => (
+              <option value={c.id} selected={values.clinicId === c.id}>
+                {c.name}
+              </option>
+            ))}
+          </select>
+        </div>
+        {field('name', t.pump_field_name, { maxlength: 60, required: 'required' })}
+        {field('path', t.pump_field_path, { maxlength: 200, required: 'required' })}
+        <div class="field">
+          <label for="pump-baud">{t.pump_field_baud}</label>
+          <select id="pump-baud" name="baudRate">
+            {[1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200].map((b) => (
+              <option value={String(b)} selected={(values.baudRate ?? '9600') === String(b)}>
+                {b}
+              </option>
+            ))}
+          </select>
+        </div>
+        {field('expectedSerial', t.pump_field_serial, { maxlength: 64 })}
+        <label>
+          <input type="checkbox" name="active" value="true" checked={(values.active ?? 'true') === 'true'} /> {t.pump_field_active}
+        </label>
+        <div class="actions">
+          <button type="submit" class="primary">
+            {t.pump_save}
+          </button>
+        </div>
+      </form>
+    </section>
+  );
+}
+
+export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
+  const { t } = ctx;
+  const p = v.pump;
+  const online = p.readiness !== null && p.readiness.state !== 'offline';
+  const csrf = <input type="hidden" name="_csrf" value={ctx.csrfToken} />;
+  const err = (k: 'prime' | 'test' | 'measured') =>
+    v.errors[k] && (
+      <small class="error" role="alert">
+        {t[v.errors[k]!]}
+      </small>
+    );
+  return (
+    <Layout ctx={ctx} title={`${t.pumps_title} · ${p.name}`}>
+      <h1>
+        {p.name} <span class="muted">· {p.clinicName}</span>
+      </h1>
+      {v.notice && (
+        <p class={`notice ${v.notice.tone}`} role={v.notice.tone === 'error' ? 'alert' : 'status'}>
+          {v.notice.text}
+        </p>
+      )}
+      <dl class="facts">
+        <dt>{t.pump_col_state}</dt>
+        <dd id="pump-state" class={`pump-state-${p.readiness?.state ?? 'offline'}`}>
+          {stateText(t, p.readiness)}
+          {p.readiness?.state === 'blocked' && ` — ${t[`pump_blocked_${p.readiness.reason}`]({ name: p.name })}`}
+        </dd>
+        <dt>{t.pump_field_path}</dt>
+        <dd>
+          <code>{p.path}</code> · {p.baudRate} baud
+        </dd>
+        <dt>{t.pump_col_serial}</dt>
+        <dd>
+          {p.seenSerial ?? '—'} {p.model && <span class="muted">({p.model})</span>}
+        </dd>
+        <dt>{t.pump_col_reservoir}</dt>
+        <dd>{p.reservoirMl === null ? '—' : `${ml(ctx, p.reservoirMl)} ml`}</dd>
+        <dt>{t.pump_col_factor}</dt>
+        <dd>{p.calFactor === null ? '—' : formatNumber(p.calFactor, ctx.locale, 3)}</dd>
+        <dt>{t.pump_col_calibration}</dt>
+        <dd>{p.lastCalibrationAt ? formatDateTime(p.lastCalibrationAt, p.timeZone) : t.pump_never}</dd>
+      </dl>
+      {v.canConfirm && p.seenSerial && p.seenSerial !== p.expectedSerial && (
+        <form method="post" action={`/pumps/${p.id}/confirm`} class="step">
+          {csrf}
+          <p class="warn">{t.pump_serial_seen({ seen: p.seenSerial, expected: p.expectedSerial ?? '—' })}</p>
+          <input type="hidden" name="serial" value={p.seenSerial} />
+          <button type="submit" class="primary">
+            {t.pump_confirm({ serial: p.seenSerial })}
+          </button>
+        </form>
+      )}
+      {v.canOperate && online && (
+        <div class="pump-tools">
+          <section class="step">
+            <h2>{t.pump_cal_title}</h2>
+            <p class="muted">{t.pump_cal_help}</p>
+            {v.calibrationTest ? (
+              <form method="post" action={`/pumps/${p.id}/calibration`}>
+                {csrf}
+                <p>{t.pump_cal_reported({ ml: ml(ctx, v.calibrationTest.reportedMl) })}</p>
+                <label for="cal-measured">{t.pump_cal_measured}</label>
+                <input id="cal-measured" name="measured" inputmode="decimal" maxlength={8} required autofocus />
+                {err('measured')}
+                <button type="submit" class="primary">
+                  {t.pump_cal_save}
+                </button>
+              </form>
+            ) : (
+              <form method="post" action={`/pumps/${p.id}/calibration/test`}>
+                {csrf}
+                <label for="cal-test">{t.pump_cal_test_ml}</label>
+                <input id="cal-test" name="ml" inputmode="decimal" maxlength={8} value="10" required />
+                {err('test')}
+                <button type="submit">{t.pump_cal_run}</button>
+              </form>
+            )}
+          </section>
+          <section class="step">
+            <h2>{t.pump_prime_title}</h2>
+            <form method="post" action={`/pumps/${p.id}/prime`}>
+              {csrf}
+              <label for="prime-ml">{t.pump_prime_ml}</label>
+              <input id="prime-ml" name="ml" inputmode="decimal" maxlength={8} value="5" required />
+              {err('prime')}
+              <button type="submit">{t.pump_prime_run}</button>
+            </form>
+          </section>
+        </div>
+      )}
+      <section>
+        <h2>{t.pump_events_title}</h2>
+        <ul class="pump-log">
+          {v.log.map((e) => (
+            <li data-kind={e.kind} class={e.kind === 'day_volume' && e.details.differs ? 'warn' : undefined}>
+              {formatDateTime(e.at, p.timeZone)} · {eventText(ctx, e)}
+              {e.byName && <span class="muted" hx-disable> · {e.byName}</span>}
+            </li>
+          ))}
+        </ul>
+      </section>
+      {v.canConfigure && (
+        <PumpConfigForm
+          ctx={ctx}
+          action={`/pumps/${p.id}`}
+          clinics={v.clinics}
+          errors={{}}
+          values={{ clinicId: p.clinicId, name: p.name, path: p.path, baudRate: String(p.baudRate), expectedSerial: p.expectedSerial ?? '', active: String(p.active) }}
+        />
+      )}
+    </Layout>
+  );
+}
+
+/** One line of the pump log: device facts in words (volumes, codes, factors), never a patient. */
+function eventText(ctx: ViewContext, e: PumpEventRow): string {
+  const { t } = ctx;
+  const d = e.details as Record<string, number | string | boolean | undefined>;
+  const v = (k: string) => ml(ctx, Number(d[k] ?? 0));
+  switch (e.kind) {
+    case 'day_volume':
+      return `${t.pump_day_volume({ day: String(d.day), pump: v('pumpMl'), records: v('recordMl') })}${d.differs ? ` ${t.pump_day_volume_differs}` : ''}`;
+    case 'calibration':
+      return d.step === 'set' ? t.pump_cal_done({ old: formatNumber(Number(d.old), ctx.locale, 3), factor: formatNumber(Number(d.factor), ctx.locale, 3) }) : t.pump_event_cal_test({ ml: v('reportedMl') });
+    case 'prime':
+      return t.pump_primed({ ml: v('ml') });
+    case 'confirm':
+      return t.pump_confirmed({ serial: String(d.serial) });
+    case 'dispense':
+      return t.pump_event_dispense({ ml: v('ml') });
+    case 'done':
+      return t.pump_event_done({ ml: v('ml') });
+    case 'fault':
+      return t.pump_event_fault({ ml: v('ml'), code: faultText(t, String(d.code ?? 'UNREPORTED')) });
+    case 'unknown':
+      return t.pump_event_unknown({ ml: v('ml') });
+    case 'not_started':
+      return t.pump_event_not_started({ reason: reasonText(t, String(d.reason)) });
+    case 'stop':
+      return t.pump_event_stop;
+    case 'resolve':
+      return t.pump_event_resolve({ decision: decisionText(t, String(d.decision)), ml: v('ml') });
+    case 'alarm':
+      return t.pump_event_alarm({ code: String(d.code ?? '') });
+    default:
+      return '';
+  }
+}
+
+/** A pump's fault code in words; an unknown code (a vendor's own) is shown as the pump sent it. */
+export function faultText(t: Messages, code: string): string {
+  const key = `pump_fault_${code}`;
+  return key in t ? (t[key as TextKey] as string) : code;
+}
+
+function reasonText(t: Messages, reason: string): string {
+  const key = `pump_reason_${reason}`;
+  return key in t ? (t[key as TextKey] as string) : reason;
+}
+
+function decisionText(t: Messages, decision: string): string {
+  const key = `pump_decision_${decision}`;
+  return key in t ? (t[key as TextKey] as string) : decision;
+}
