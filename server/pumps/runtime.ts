@@ -155,12 +155,15 @@ export class PumpRuntime {
     while (this.pendingWrites.has(doseId) || this.progress(doseId)) await new Promise((r) => setTimeout(r, 10));
   }
 
+  /** The outcome written, then the dose leaves the pump's active list: until then the counter keeps showing progress, never a half-written state. */
   private async settle(s: Station, doseId: string, o: DispenseOutcome): Promise<void> {
     this.pendingWrites.add(doseId);
-    s.active.delete(doseId);
+    const a = s.active.get(doseId);
+    if (a && o.kind !== 'not_started') a.ml = o.ml;
     try {
       await this.write(doseId, s.config.id, o);
     } finally {
+      s.active.delete(doseId);
       this.pendingWrites.delete(doseId);
     }
   }

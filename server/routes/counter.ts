@@ -6,14 +6,12 @@ import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { CheckInPage } from '../../views/pages/checkin.tsx';
-import { CounterPage, CounterWork, PumpProgress, QueuePanel, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
+import { CounterPage, CounterWork, PumpProgress, QueuePanel, pumpNotReadyText, type CardView, type DecisionView, type Notice, type QueueView, type Step, type WorkView } from '../../views/pages/counter.tsx';
 import { formatNumber, formatTime } from '../../views/format.ts';
 import { can } from '../auth/permissions.ts';
 import { serviceDay } from '../clock.ts';
 import type { Decision } from '../dosing/decision.ts';
 import { Conflict, Invalid, NotFound } from '../errors.ts';
-import type { Messages } from '../../views/i18n/index.ts';
-import type { Readiness } from '../pumps/station.ts';
 import { callNext, checkIn, chooseClinic, clinicDay, counterCard, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
 import { recordDose, recordTakeHome } from '../services/dispense.ts';
 import { recordSwallowCheck } from '../services/dose-reviews.ts';
@@ -264,7 +262,9 @@ export const counterRoutes = new Hono<AppEnv>()
     if (live) {
       await recordStop(services(c), actorOf(c), d.id, live.pumpId);
       await c.var.deps.pumps!.stop(d.id);
-      await c.var.deps.pumps!.settled(d.id);
+      // The pump answers with FAULT STOPPED in a moment; the progress poll carries on until it is recorded.
+      const now = c.var.deps.pumps!.progress(d.id);
+      if (now) return workResponse(c, await work(c, f.clinic, { patientId: d.patientId, step: { kind: 'pumping', doseId: d.id, ml: now.ml, plannedMl: now.plannedMl, stopping: true } }));
     }
     return workResponse(c, await afterPump(c, (await pumpDose(c.var.deps.db, d.id))!));
   })
@@ -320,7 +320,7 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
   if (pumpId) {
     const p = c.var.deps.pumps?.pumpsOf(f.clinic).find((x) => x.id === pumpId);
     if (!p) throw new NotFound('pump');
-    if (p.readiness.state !== 'ready') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(pumpNotReady(t, p.name, p.readiness)) }), 409);
+    if (p.readiness.state !== 'ready') return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(pumpNotReadyText(t, p.name, p.readiness)) }), 409);
   }
   let result;
   try {
@@ -383,20 +383,6 @@ async function pumpDoseAt(c: Ctx, id: string, clinicId: string): Promise<PumpDos
   return d;
 }
 
-function pumpNotReady(t: Messages, name: string, r: Readiness): string {
-  switch (r.state) {
-    case 'offline':
-      return t.pump_offline({ name });
-    case 'busy':
-      return t.pump_busy({ name });
-    case 'blocked':
-      return t[`pump_blocked_${r.reason}`]({ name });
-    case 'ready':
-      return '';
-    default:
-      return r satisfies never;
-  }
-}
 
 /** The working area once the pump is done with a dose: the recorded volume and the next step, or the decision it waits for. */
 async function afterPump(c: Ctx, d: PumpDose): Promise<WorkView> {

@@ -353,7 +353,7 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
     );
   }
   if (step.kind === 'pumping') return <PumpProgress ctx={ctx} clinicId={c.clinicId} step={step} />;
-  if (step.kind === 'resolve') return <PumpResolve ctx={ctx} clinicId={c.clinicId} dose={step.dose} />;
+  if (step.kind === 'resolve') return <PumpResolve ctx={ctx} clinicId={c.clinicId} patientId={c.patient.id} dose={step.dose} />;
   if (step.kind === 'take_home') {
     return (
       <div class="step">
@@ -481,7 +481,8 @@ function StepForm({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step } }
   return null;
 }
 
-function pumpNotReadyText(t: Messages, name: string, r: PumpReadiness): string {
+/** Why the counter cannot dose with its pump now (the route's 409 and the confirm step say the same). */
+export function pumpNotReadyText(t: Messages, name: string, r: PumpReadiness): string {
   switch (r.state) {
     case 'offline':
       return t.pump_offline({ name });
@@ -518,7 +519,7 @@ export function PumpProgress({ ctx, clinicId, step }: { ctx: ViewContext; clinic
 }
 
 /** A pump dose that could not finish: the nurse decides, with the cup in front of her. */
-function PumpResolve({ ctx, clinicId, dose }: { ctx: ViewContext; clinicId: string; dose: ResolveView }) {
+function PumpResolve({ ctx, clinicId, patientId, dose }: { ctx: ViewContext; clinicId: string; patientId: string; dose: ResolveView }) {
   const { t } = ctx;
   const action = `/counter/pump/${dose.id}/resolve`;
   const swap = { 'hx-post': action, 'hx-target': '#counter', 'hx-swap': 'outerHTML', 'hx-disabled-elt': 'find button' };
@@ -536,6 +537,8 @@ function PumpResolve({ ctx, clinicId, dose }: { ctx: ViewContext; clinicId: stri
       <div class="step pump-resolve" role="alert">
         <h3>{t.pump_pending_title}</h3>
         <p>{t.pump_pending_text}</p>
+        {/* Looked at again every 2 s: the card changes by itself once the pump has answered. */}
+        <div hx-get={`/counter/card/${patientId}?clinic=${clinicId}`} hx-trigger="every 2s" hx-target="#counter" hx-swap="outerHTML"></div>
         <NextPatient ctx={ctx} clinicId={clinicId} />
       </div>
     );
