@@ -71,7 +71,7 @@ function rng(seed: number) {
 }
 
 describeEachDatabase('fuzzed forms', (get) => {
-  it('every POST route answers 2xx/3xx/4xx to random input (a pump's action with no pump: 503), never another 5xx, and a refusal writes nothing', async () => {
+  it('every POST route answers 2xx/3xx/4xx to random input (a pump action with no pump: 503), never another 5xx, and a refusal writes nothing', async () => {
     const { db } = get();
     const { app, clock } = makeTestApp(db);
     const clinic = await makeClinic(db);
