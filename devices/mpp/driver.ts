@@ -365,7 +365,8 @@ export class MppDriver implements Pump {
 
   private onFrame(body: string): void {
     const m = parsePumpMessage(body);
-    for (const w of this.watches.values()) w.heard();
+    // Only the transaction's own PROGRESS shows it still runs: an answer to another command (the heartbeat's STATUS) says nothing of it, and must not keep a lost DONE from being asked after.
+    if (m?.type === 'PROGRESS') this.watches.get(m.txn)?.heard();
     if (!m) return;
     switch (m.type) {
       case 'OK':

@@ -1,6 +1,7 @@
 // The pump pages: state of each pump of one's clinics, priming, the
 // calibration check, confirming a device, and the admin's configuration.
 // HTTP only: the device work is the runtime's, the records the services'.
+import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
 import { PumpListPage, PumpPage, type PumpPageView, type PumpView } from '../../views/pages/pumps.tsx';
@@ -170,8 +171,9 @@ export const pumpRoutes = new Hono<AppEnv>()
     if (!ml.success) return page(c, row.id, { errors: { test: 'pump_err_volume' } }, 422);
     if (!station) return page(c, row.id, { notice: { tone: 'error', text: t.pump_err_offline } }, 503);
     const factor = (await station.driver.status().catch(() => null))?.calFactor ?? station.status?.calFactor ?? 1;
-    const txn = `CAL-${Date.now().toString(36)}`;
-    const outcome = await c.var.deps.pumps!.testDispense(row.id, ml.data);
+    // The pump's own transaction id is the one recorded, so the check can be matched with what the pump remembers.
+    const txn = `CAL-${randomUUID().slice(0, 8)}`;
+    const outcome = await c.var.deps.pumps!.testDispense(row.id, ml.data, txn);
     if (outcome.kind !== 'done') {
       const reason = outcome.kind === 'not_started' ? t[`pump_reason_${outcome.reason}`] : outcome.kind === 'fault' ? outcome.code : t.pump_event_unknown({ ml: formatNumber(outcome.ml, c.var.locale, 1) });
       return page(c, row.id, { notice: { tone: 'error', text: t.pump_err_failed({ reason }) } }, 503);

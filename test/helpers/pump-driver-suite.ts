@@ -348,8 +348,8 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         const outcome = await h.outcome;
         expect(outcome).toEqual({ kind: 'unknown', ml: p.last() });
         expect(rig.driver.online).toBe(false);
-        // A closed line fails a command at once.
-        await expect(rig.driver.status()).rejects.toMatchObject({ name: 'PumpError', code: 'closed' });
+        // A closed line fails a command at once, before anything is written.
+        await expect(rig.driver.status()).rejects.toMatchObject({ name: 'PumpError', code: 'offline' });
 
         await rig.replug!();
         await until(() => rig.driver.online, 5000, 'the line to reopen');
