@@ -132,10 +132,10 @@ export class PumpRuntime {
   }
 
   /** A calibration check's test volume: a transaction of its own (not a dose); resolves with what the pump measured. */
-  async testDispense(pumpId: string, ml: number): Promise<DispenseOutcome> {
+  async testDispense(pumpId: string, ml: number, txn = `CAL-${randomUUID().slice(0, 8)}`): Promise<DispenseOutcome> {
     const s = this.stations.get(pumpId);
     if (!s || !s.online) return { kind: 'not_started', reason: 'refused' };
-    const h = s.driver.dispense(`CAL-${randomUUID().slice(0, 8)}`, ml);
+    const h = s.driver.dispense(txn, ml);
     return h.outcome;
   }
 
@@ -160,6 +160,8 @@ export class PumpRuntime {
     this.pendingWrites.add(doseId);
     const a = s.active.get(doseId);
     if (a && o.kind !== 'not_started') a.ml = o.ml;
+    // The pump's state now (IDLE), not the heartbeat's last STATUS: one taken during the dose said DISPENSING and would keep the pump "busy" for up to a heartbeat.
+    void s.tick();
     try {
       await this.write(doseId, s.config.id, o);
     } finally {

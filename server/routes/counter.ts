@@ -349,10 +349,17 @@ async function dose(c: Ctx, f: DoseRequest): Promise<Response> {
     return workResponse(c, await work(c, f.clinic, { patientId: f.patient, notice: error(t.ctr_err_stale) }), 409);
   }
   const { dose: row, followUp } = result;
-  if (row.status === 'pending' && pumpId) {
-    // Committed: now, and only now, the pump is told to move.
+  if (row.status === 'pending' && pumpId && result.fresh) {
+    // Committed: now, and only now, the pump is told to move — once: a retried confirmation never sends DISPENSE again.
     const started = await c.var.deps.pumps!.dispense(pumpId, { id: row.id, ml: row.ml });
     if (started.acked) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, step: { kind: 'pumping', doseId: row.id, ml: 0, plannedMl: row.ml, stopping: false } }));
+    return workResponse(c, await afterPump(c, (await pumpDose(c.var.deps.db, row.id))!));
+  }
+  // A retried confirmation of a pump dose no longer pending (its answer was lost, or the server restarted): where that dose
+  // is (completed, not started, unknown), never the hand-measured "given" notice (it said "given 0 mg" for an unknown dose).
+  if (row.method === 'pump') {
+    const live = c.var.deps.pumps?.progress(row.id);
+    if (live) return workResponse(c, await work(c, f.clinic, { patientId: f.patient, step: { kind: 'pumping', doseId: row.id, ml: live.ml, plannedMl: live.plannedMl, stopping: live.stopping } }));
     return workResponse(c, await afterPump(c, (await pumpDose(c.var.deps.db, row.id))!));
   }
   const name = followUp.patientName;

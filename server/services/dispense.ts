@@ -196,7 +196,8 @@ export interface FollowUp {
 }
 
 export type RecordDoseResult =
-  | { kind: 'recorded'; dose: Dose; decision: Decision; followUp: FollowUp }
+  /** `fresh`: written by this call (false: a retried request found its first record — a pump must not be told again). */
+  | { kind: 'recorded'; dose: Dose; decision: Decision; followUp: FollowUp; fresh: boolean }
   | { kind: 'refused'; decision: Decision }
   | { kind: 'changed'; decision: Decision };
 
@@ -223,12 +224,13 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     const retried = records.find((r) => r.requestId === input.requestId);
     if (retried) {
       const [row] = await db.select().from(doses).where(eq(doses.id, retried.id));
-      return { kind: 'recorded', dose: row!, decision: row!.decision as unknown as Decision, followUp: followUp() };
+      return { kind: 'recorded', dose: row!, decision: row!.decision as unknown as Decision, followUp: followUp(), fresh: false };
     }
+    // A pump dose of any day not yet resolved (a fault waiting for the nurse, a silent pump): nothing more until a person settles it.
+    // Asked before the rules, so the nurse is told why (today's unresolved dose also holds the day's slot).
+    if (await unresolvedDose(db, input.patientId)) throw new Conflict('pump_err_unresolved');
     const decision = decideDose(facts, rules.params);
     if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
-    // A pump dose of any day not yet resolved (a fault waiting for the nurse, a silent pump): nothing more until a person settles it.
-    if (await unresolvedDose(db, input.patientId)) throw new Conflict('pump_err_unresolved');
     if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };
 
     // R10: signs of intoxication withhold the dose until a doctor decides.
@@ -287,11 +289,11 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
         // Its record was voided since: that card is stale, not a record to show as given.
         const [voided] = await db.select({ id: doses.id }).from(doses).where(eq(doses.voidsId, again.id));
         if (voided) throw new Conflict('ctr_err_stale');
-        return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision, followUp: followUp() };
+        return { kind: 'recorded', dose: again, decision: again.decision as unknown as Decision, followUp: followUp(), fresh: false };
       }
       throw e;
     }
-    return { kind: 'recorded', dose, decision, followUp: followUp() };
+    return { kind: 'recorded', dose, decision, followUp: followUp(), fresh: true };
   }
   // Facts changing under every attempt: tell the nurse to look again rather than wait.
   throw new Conflict('ctr_err_stale');

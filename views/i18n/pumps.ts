@@ -13,7 +13,7 @@ export const vi = {
   pump_blocked_unconfirmed: (p: { name: string }) => `${p.name} chưa được xác nhận — quản lý cần xác nhận thiết bị trên trang Bơm thuốc.`,
   pump_blocked_serial_mismatch: (p: { name: string }) => `${p.name}: số sê-ri không khớp với bơm đã đăng ký — quản lý cần xác nhận thiết bị.`,
   pump_blocked_calibration_due: (p: { name: string }) => `${p.name} cần hiệu chuẩn lại trước khi cấp thuốc (trang Bơm thuốc).`,
-  pump_blocked_fault: (p: { name: string }) => `${p.name} đang báo lỗi — kiểm tra bơm.`,
+  pump_blocked_fault: (p: { name: string }) => `${p.name} đang báo lỗi — kiểm tra bơm (bình chứa, dây, nắp), rồi mồi dây trên trang Bơm thuốc.`,
 
   pump_dispensing_title: 'Bơm đang cấp thuốc',
   pump_progress: (p: { ml: string; planned: string }) => `${p.ml} / ${p.planned} ml`,
@@ -136,7 +136,7 @@ export const en: Shape<typeof vi> = {
   pump_blocked_unconfirmed: (p) => `${p.name} is not confirmed yet — a manager must confirm the device on the Pumps page.`,
   pump_blocked_serial_mismatch: (p) => `${p.name}: the serial number does not match the registered pump — a manager must confirm the device.`,
   pump_blocked_calibration_due: (p) => `${p.name} needs a calibration check before dosing (Pumps page).`,
-  pump_blocked_fault: (p) => `${p.name} reports a fault — check the pump.`,
+  pump_blocked_fault: (p) => `${p.name} reports a fault — check the pump (reservoir, line, door), then prime the line on the Pumps page.`,
 
   pump_dispensing_title: 'The pump is dispensing',
   pump_progress: (p) => `${p.ml} / ${p.planned} ml`,
