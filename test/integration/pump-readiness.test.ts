@@ -1,0 +1,364 @@
+// Whether the counter may dose with the pump, and the day's check of what it
+// delivered, through the real app and a real serial line (the simulator as
+// its own process on a socat PTY pair): a pump unplugged or switched off while
+// idle is noticed within 5 s; a pump that answers with another SERIAL, or whose
+// calibration is older than the clinic's limit, is blocked until an
+// authorised user confirms the device or records a calibration; at day close
+// the volume the pump reported is compared with the dose records.
+import { and, eq } from 'drizzle-orm';
+import { afterEach, expect, it } from 'vitest';
+import type { Db } from '../../db/client.ts';
+import { auditLog, clinics, doseOrders, doses, doseSlots, episodes, patients, pumpEvents, pumps } from '../../db/schema.ts';
+import { fold } from '../../db/fold.ts';
+import { txnOfDose } from '../../devices/mpp/protocol.ts';
+import { pumpOptions, type PumpOptions } from '../../devices/options.ts';
+import { FixedClock } from '../../server/clock.ts';
+import { createLogger } from '../../server/log.ts';
+import { PumpRuntime } from '../../server/pumps/runtime.ts';
+import { closeDay } from '../../server/services/day-close.ts';
+import { messages } from '../../views/i18n/index.ts';
+import { formatNumber } from '../../views/format.ts';
+import { makeTestApp } from '../helpers/app.ts';
+import { TestClient } from '../helpers/client.ts';
+import { describeEachDatabase } from '../helpers/db.ts';
+import { makeClinic, makeUser, sessionFor } from '../helpers/fixtures.ts';
+import { hasSocat, startSimulator, type SimReport } from '../helpers/pump-sim.ts';
+
+/** 09:00 in Hải Phòng on Monday 23 November 2026. */
+const MORNING = new Date('2026-11-23T02:00:00Z');
+const TODAY = '2026-11-23';
+const FAST = pumpOptions({ answerTimeoutMs: 300, silenceMs: 800, queryIntervalMs: 300, queryRetries: 2, statusIntervalMs: 250, reconnectMs: 250 });
+const PLANNED_ML = 8;
+const t = messages('vi');
+const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
+/** Volumes as the pump page writes them. */
+const pageMl = (n: number) => formatNumber(n, 'vi', 1);
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const HOUR = 3_600_000;
+
+function field(html: string, name: string): string {
+  const all = [...html.matchAll(new RegExp(`name="${name}" value="([^"]*)"`, 'g'))];
+  if (!all.length) throw new Error(`no field ${name}`);
+  return all[all.length - 1]![1]!;
+}
+
+async function until<T>(what: string, probe: () => T | Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v) return v as NonNullable<T>;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(25);
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const f of cleanups.splice(0).reverse()) await f();
+});
+
+type Patient = typeof patients.$inferSelect;
+
+describeEachDatabase('whether the counter may dose with the pump, and the day close of its volume', (get) => {
+  interface WorldOptions {
+    flow?: number;
+    behaviour?: Record<string, unknown>;
+    options?: PumpOptions;
+    expectedSerial?: string | null;
+    /** When the last calibration was recorded; null: never. */
+    calibratedAt?: Date | null;
+    calibrationMaxHours?: number;
+  }
+
+  async function world(opts: WorldOptions = {}) {
+    if (!hasSocat) throw new Error('socat is not installed (test/setup/ensure-tools.sh)');
+    const { db } = get();
+    const sim = await startSimulator({ flow: opts.flow ?? 20 });
+    cleanups.push(() => sim.stop());
+    await sim.set({ progressIntervalMs: 50, ...opts.behaviour });
+    const clock = new FixedClock(MORNING);
+    const clinic = await makeClinic(db, { name: 'Cơ sở Lê Chân' });
+    if (opts.calibrationMaxHours) await db.update(clinics).set({ pumpCalibrationMaxHours: opts.calibrationMaxHours }).where(eq(clinics.id, clinic.id));
+    const doctor = await makeUser(db, 'doctor', [clinic.id]);
+    const nurseUser = await makeUser(db, 'nurse', [clinic.id]);
+    const managerUser = await makeUser(db, 'manager', [clinic.id]);
+    const [pump] = await db
+      .insert(pumps)
+      .values({ clinicId: clinic.id, name: 'Bơm A', path: sim.path, expectedSerial: opts.expectedSerial === undefined ? 'SIM-0001' : opts.expectedSerial })
+      .returning();
+    const calibratedAt = opts.calibratedAt === undefined ? MORNING : opts.calibratedAt;
+    if (calibratedAt) await db.insert(pumpEvents).values({ pumpId: pump!.id, kind: 'calibration', details: { step: 'set', old: 1, factor: 1 }, by: doctor.id, at: calibratedAt });
+    const runtime = new PumpRuntime({ db, clock, logger: createLogger('silent') }, opts.options ?? FAST);
+    await runtime.start();
+    cleanups.push(() => runtime.close());
+    const app = makeTestApp(db, {}, clock, runtime);
+    const client = async (userId: string) => {
+      const c = new TestClient(app.app);
+      const { token, csrfToken } = await sessionFor(db, userId, clock.now());
+      c.setCookie('mp_session', token);
+      c.csrf = csrfToken;
+      return c;
+    };
+    const nurse = await client(nurseUser.id);
+    const manager = await client(managerUser.id);
+    let n = 0;
+    const addPatient = async (name: string): Promise<Patient> => {
+      const [p] = await db.insert(patients).values({ code: `${clinic.code}-${String(++n).padStart(5, '0')}`, homeClinicId: clinic.id, fullName: name, searchName: fold(name), birthDate: '1979-03-03', sex: 'male' }).returning();
+      const [ep] = await db.insert(episodes).values({ patientId: p!.id, clinicId: clinic.id, kind: 'first', startDate: '2026-10-01' }).returning();
+      const [order] = await db
+        .insert(doseOrders)
+        .values({ patientId: p!.id, episodeId: ep!.id, phase: 'maintenance', startDate: '2026-11-10', endDate: '2026-12-09', dailyMg: 80, prescribedBy: doctor.id, createdAt: new Date('2026-11-09T03:00:00Z') })
+        .returning();
+      const [d] = await db
+        .insert(doses)
+        .values({ patientId: p!.id, episodeId: ep!.id, orderId: order!.id, clinicId: clinic.id, serviceDay: '2026-11-22', outcome: 'given', prescribedMg: 80, givenMg: 80, ml: 8, concentration: 10, givenBy: doctor.id, at: new Date(MORNING.getTime() - 86_400_000) })
+        .returning();
+      await db.insert(doseSlots).values({ patientId: p!.id, serviceDay: '2026-11-22', part: 1, doseId: d!.id });
+      return p!;
+    };
+    const readiness = () => runtime.pumpsOf(clinic.id)[0]?.readiness;
+    // Connected and identified: ready, or blocked for a reason of its own.
+    await until('the pump to answer', () => ['ready', 'blocked'].includes(readiness()?.state ?? 'offline'));
+    return { db, sim, clock, clinic, pump: pump!, runtime, nurse, manager, nurseUser, managerUser, addPatient, readiness };
+  }
+  type World = Awaited<ReturnType<typeof world>>;
+
+  async function cardFields(w: World, p: Patient) {
+    const card = await w.nurse.get(`/counter/card/${p.id}?clinic=${w.clinic.id}`);
+    expect(card.res.status).toBe(200);
+    return { clinic: w.clinic.id, patient: p.id, requestId: field(card.html, 'requestId'), part: field(card.html, 'part'), mg: field(card.html, 'mg') };
+  }
+
+  /** The confirmation step of a patient's card: where the pump button is, or why it is not. */
+  async function confirmStep(w: World, p: Patient) {
+    const f = await cardFields(w, p);
+    const check = await w.nurse.post('/counter/check', { ...f, intoxication: 'none' });
+    expect(check.res.status).toBe(200);
+    return { f, html: check.html };
+  }
+
+  /** A whole pump dose as the nurse does it, polled to its end; returns the dose as recorded. */
+  async function pumpDose(w: World, p: Patient) {
+    // As the nurse would: the pump just done with the previous patient may say "busy" until its next STATUS.
+    await until('the pump to be ready', () => w.readiness()?.state === 'ready');
+    const { f, html } = await confirmStep(w, p);
+    expect(html).toContain(`name="pump" value="${w.pump.id}"`);
+    const started = await w.nurse.post('/counter/dose', { ...f, intoxication: 'none', breathAlcohol: '', outcome: 'given', pump: w.pump.id });
+    expect(started.html).toContain('id="pump-step"');
+    const [pending] = await w.db.select().from(doses).where(eq(doses.requestId, f.requestId));
+    await until('the pump step to finish', async () => (await w.nurse.get(`/counter/pump/${pending!.id}?clinic=${w.clinic.id}`)).res.headers.get('HX-Retarget'), 20_000);
+    await w.runtime.settled(pending!.id);
+    const [d] = await w.db.select().from(doses).where(eq(doses.id, pending!.id));
+    return d!;
+  }
+
+  const pumpEventsOf = (db: Db, pumpId: string, kind: string) =>
+    db
+      .select()
+      .from(pumpEvents)
+      .where(and(eq(pumpEvents.pumpId, pumpId), eq(pumpEvents.kind, kind as 'confirm')))
+      .orderBy(pumpEvents.id);
+  const auditsOfPump = (db: Db, pumpId: string) => db.select().from(auditLog).where(and(eq(auditLog.entityType, 'pump'), eq(auditLog.entityId, pumpId))).orderBy(auditLog.seq);
+  const doseCount = async (db: Db, clinicId: string) => (await db.select().from(doses).where(eq(doses.clinicId, clinicId))).length;
+  const deliveredFor = (r: SimReport, doseIds: string[]) => Math.round(r.transactions.filter((x) => doseIds.map(txnOfDose).includes(x.txn)).reduce((s, x) => s + x.deliveredMl, 0) * 10) / 10;
+
+  it('a pump unplugged, then switched off, while idle is noticed within 5 s with the default heartbeat, and comes back by itself', async () => {
+    const defaults = pumpOptions();
+    const w = await world({ options: defaults });
+    const p = await w.addPatient('Vũ Văn Hải');
+    expect((await confirmStep(w, p)).html).toContain(`name="pump" value="${w.pump.id}"`);
+
+    // Unplugged: the line closes.
+    let from = Date.now();
+    await w.sim.command({ cmd: 'unplug' });
+    await until('the unplugged pump to be offline', () => w.readiness()?.state === 'offline', 5000);
+    expect(Date.now() - from).toBeLessThan(5000);
+    const offline = await confirmStep(w, p);
+    expect(offline.html).toContain(esc(t.pump_offline({ name: 'Bơm A' })));
+    expect(offline.html).not.toContain('name="pump"');
+    await w.sim.command({ cmd: 'replug' });
+    await until('the pump to be back', () => w.readiness()?.state === 'ready', defaults.reconnectMs + defaults.statusIntervalMs + 5000);
+
+    // Switched off: the line stays open, the pump stops answering the heartbeat.
+    from = Date.now();
+    await w.sim.command({ cmd: 'powerCycle', offMs: 6000 });
+    await until('the switched-off pump to be offline', () => w.readiness()?.state === 'offline', 5000);
+    expect(Date.now() - from).toBeLessThan(5000);
+    expect(w.runtime.station(w.pump.id)!.line.open).toBe(true);
+    expect((await confirmStep(w, p)).html).toContain(esc(t.pump_offline({ name: 'Bơm A' })));
+    // Power back: identified again (HELLO) on the next beats, and ready.
+    await until('the pump to be back on', () => w.readiness()?.state === 'ready', 6000 + defaults.statusIntervalMs * 2 + 3000);
+    expect((await confirmStep(w, p)).html).toContain(`name="pump" value="${w.pump.id}"`);
+    expect((await w.sim.report()).dispenseCommands).toBe(0);
+  }, 40_000);
+
+  it.each([
+    { expectedSerial: null, reason: 'unconfirmed' },
+    { expectedSerial: 'SIM-OTHER', reason: 'serial_mismatch' },
+  ] as const)('the pump answers SERIAL SIM-0001 where $expectedSerial is registered: blocked ($reason) until a manager confirms it', async ({ expectedSerial, reason }) => {
+    const w = await world({ expectedSerial });
+    expect(w.readiness()).toEqual({ state: 'blocked', reason });
+    const p = await w.addPatient('Trần Văn Nam');
+
+    // The counter names the block and offers no pump button; a forged pump dose writes nothing.
+    const { f, html } = await confirmStep(w, p);
+    const blockedText = esc(t[`pump_blocked_${reason}`]({ name: 'Bơm A' }));
+    expect(html).toContain(blockedText);
+    expect(html).not.toContain('name="pump"');
+    const before = await doseCount(w.db, w.clinic.id);
+    const forged = await w.nurse.post('/counter/dose', { ...f, intoxication: 'none', breathAlcohol: '', outcome: 'given', pump: w.pump.id });
+    expect(forged.res.status).toBe(409);
+    expect(forged.html).toContain(blockedText);
+    expect(await doseCount(w.db, w.clinic.id)).toBe(before);
+
+    // The nurse sees the pump page but may not confirm.
+    const nursePage = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(nursePage.res.status).toBe(200);
+    expect(nursePage.html).not.toContain(`action="/pumps/${w.pump.id}/confirm"`);
+    expect((await w.nurse.post(`/pumps/${w.pump.id}/confirm`, { serial: 'SIM-0001' })).res.status).toBe(403);
+
+    // The manager's page shows what the pump answers and the confirmation step.
+    const page = await w.manager.get(`/pumps/${w.pump.id}`);
+    expect(page.html).toContain(esc(t.pump_serial_seen({ seen: 'SIM-0001', expected: expectedSerial ?? '—' })));
+    expect(page.html).toContain(`action="/pumps/${w.pump.id}/confirm"`);
+    expect(field(page.html, 'serial')).toBe('SIM-0001');
+    // Only the serial the pump answers with now: never a typed one.
+    expect((await w.manager.post(`/pumps/${w.pump.id}/confirm`, { serial: 'SIM-TYPED' })).res.status).toBe(409);
+    expect((await w.db.select().from(pumps).where(eq(pumps.id, w.pump.id)))[0]!.expectedSerial).toBe(expectedSerial);
+    expect(w.readiness()).toEqual({ state: 'blocked', reason });
+
+    const confirmed = await w.manager.post(`/pumps/${w.pump.id}/confirm`, { serial: 'SIM-0001' });
+    expect(confirmed.res.status).toBe(200);
+    expect(confirmed.html).toContain(esc(t.pump_confirmed({ serial: 'SIM-0001' })));
+    expect(w.readiness()).toEqual({ state: 'ready' });
+    expect((await w.db.select().from(pumps).where(eq(pumps.id, w.pump.id)))[0]!.expectedSerial).toBe('SIM-0001');
+    const events = await pumpEventsOf(w.db, w.pump.id, 'confirm');
+    expect(events.map((e) => [e.details, e.by])).toEqual([[{ serial: 'SIM-0001', previous: expectedSerial }, w.managerUser.id]]);
+    const audits = await auditsOfPump(w.db, w.pump.id);
+    expect(audits.map((a) => [a.action, a.actorId, a.details])).toEqual([['pump_confirm', w.managerUser.id, { serial: 'SIM-0001', previous: expectedSerial }]]);
+
+    // Now the counter offers the pump, and it doses.
+    const d = await pumpDose(w, p);
+    expect(d).toMatchObject({ status: 'completed', ml: PLANNED_ML, method: 'pump' });
+  });
+
+  it.each([
+    { name: 'never calibrated', calibratedAt: null },
+    { name: "calibrated 25 h ago, over the clinic's 24 h", calibratedAt: new Date(MORNING.getTime() - 25 * HOUR) },
+  ])('calibration due ($name): blocked until the calibration check is recorded through the pump page', async ({ calibratedAt }) => {
+    const w = await world({ calibratedAt, behaviour: { deliveryError: 1.02 } });
+    expect(w.readiness()).toEqual({ state: 'blocked', reason: 'calibration_due' });
+    const p = await w.addPatient('Lê Thị Hoa');
+    const { html } = await confirmStep(w, p);
+    expect(html).toContain(esc(t.pump_blocked_calibration_due({ name: 'Bơm A' })));
+    expect(html).not.toContain('name="pump"');
+
+    // The nurse runs the check from the pump page: a cylinder reading with no test volume is refused.
+    const page = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(page.html).toContain(`action="/pumps/${w.pump.id}/calibration/test"`);
+    const early = await w.nurse.post(`/pumps/${w.pump.id}/calibration`, { measured: '10' });
+    expect(early.res.status).toBe(409);
+    expect(early.html).toContain(esc(t.pump_err_cal_no_test));
+
+    const tested = await w.nurse.post(`/pumps/${w.pump.id}/calibration/test`, { ml: '10' });
+    expect(tested.res.status).toBe(200);
+    expect(tested.html).toContain(esc(t.pump_cal_reported({ ml: pageMl(10.2) })));
+    expect(tested.html).toContain(`action="/pumps/${w.pump.id}/calibration"`);
+    const [test] = (await pumpEventsOf(w.db, w.pump.id, 'calibration')).filter((e) => (e.details as { step: string }).step === 'test');
+    const testDetails = test!.details as { txn: string; askedMl: number; reportedMl: number; factor: number };
+    expect(testDetails).toMatchObject({ askedMl: 10, reportedMl: 10.2, factor: 1 });
+    // The test volume recorded is the pump's own transaction: the records and the pump agree on it.
+    const afterTest = await w.sim.report();
+    expect(afterTest.transactions).toEqual([expect.objectContaining({ txn: testDetails.txn, requestedMl: 10, deliveredMl: 10.2, state: 'DONE' })]);
+    // Still blocked until the reading is recorded.
+    expect(w.readiness()).toEqual({ state: 'blocked', reason: 'calibration_due' });
+
+    const set = await w.nurse.post(`/pumps/${w.pump.id}/calibration`, { measured: '10' });
+    expect(set.res.status).toBe(200);
+    expect(set.html).toContain(esc(t.pump_cal_done({ old: '1', factor: formatNumber(1.02, 'vi', 3) })));
+    const report = await w.sim.report();
+    expect(report.calFactor).toBe(1.02);
+    const setEvents = (await pumpEventsOf(w.db, w.pump.id, 'calibration')).filter((e) => (e.details as { step: string }).step === 'set' && e.at.getTime() === MORNING.getTime());
+    expect(setEvents.map((e) => [e.details, e.by])).toEqual([[{ step: 'set', old: 1, factor: 1.02, measuredMl: 10, reportedMl: 10.2, txn: testDetails.txn }, w.nurseUser.id]]);
+    const audits = await auditsOfPump(w.db, w.pump.id);
+    expect(audits.map((a) => [a.action, a.actorId, a.details])).toEqual([['pump_calibrate', w.nurseUser.id, { old: 1, factor: 1.02, measuredMl: 10, reportedMl: 10.2, txn: testDetails.txn }]]);
+    // Calibrated now; 'busy' at most until the next STATUS after the test volume.
+    expect(w.readiness()?.state).not.toBe('blocked');
+    await until('the pump to be ready', () => w.readiness()?.state === 'ready');
+    // The test volume is no dose: nothing was written for a patient.
+    expect(await doseCount(w.db, w.clinic.id)).toBe(1);
+    expect((await confirmStep(w, p)).html).toContain(`name="pump" value="${w.pump.id}"`);
+  });
+
+  it("a calibration 25 h old is good at a clinic whose limit is 48 h", async () => {
+    const w = await world({ calibratedAt: new Date(MORNING.getTime() - 25 * HOUR), calibrationMaxHours: 48 });
+    expect(w.readiness()).toEqual({ state: 'ready' });
+    // And past the limit, the same pump is blocked (the limit is the clinic's, read at the moment of asking).
+    w.clock.set(new Date(MORNING.getTime() + 24 * HOUR));
+    expect(w.readiness()).toEqual({ state: 'blocked', reason: 'calibration_due' });
+  });
+
+  it('day close: the volume the pump reported for the day matches the records (a fault topped up by hand included)', async () => {
+    const w = await world({ behaviour: { deliveryError: 0.99 } });
+    const a = await w.addPatient('Vũ Văn Hải');
+    const b = await w.addPatient('Trần Văn Nam');
+    const c = await w.addPatient('Lê Thị Hoa');
+    const da = await pumpDose(w, a);
+    const dc = await pumpDose(w, c);
+    expect([da.ml, dc.ml]).toEqual([7.9, 7.9]);
+    await w.sim.set({ faultAt: { code: 'OCCLUSION', ml: 3 } });
+    const db_ = await pumpDose(w, b);
+    expect(db_).toMatchObject({ status: 'pending' });
+    expect((await w.nurse.post(`/counter/pump/${db_.id}/resolve`, { clinic: w.clinic.id, decision: 'top_up' })).res.status).toBe(200);
+    const [topped] = await w.db.select().from(doses).where(eq(doses.id, db_.id));
+    expect(topped).toMatchObject({ status: 'completed', ml: PLANNED_ML, givenMg: 80 });
+
+    const report = await w.sim.report();
+    const pumpMl = deliveredFor(report, [da.id, db_.id, dc.id]);
+    expect(pumpMl).toBe(18.8);
+    expect(report.deliveredMl).toBe(pumpMl);
+    expect(report.dispenseCommands).toBe(3);
+    const closed = await closeDay({ db: w.db, clock: w.clock }, w.clinic.id, TODAY, null, { email: false, webhook: false });
+    // The 5 ml topped up by hand are the nurse's, not the pump's.
+    expect(closed?.pumpVolumes).toEqual([{ pumpId: w.pump.id, pumpMl, recordMl: pumpMl, differs: false }]);
+    const volumes = await pumpEventsOf(w.db, w.pump.id, 'day_volume');
+    expect(volumes.map((e) => e.details)).toEqual([{ day: TODAY, pumpMl, recordMl: pumpMl, differs: false }]);
+    // Closed once: a second run finds the day closed and writes nothing more.
+    expect(await closeDay({ db: w.db, clock: w.clock }, w.clinic.id, TODAY, null, { email: false, webhook: false })).toBeNull();
+    expect(await pumpEventsOf(w.db, w.pump.id, 'day_volume')).toHaveLength(1);
+    const page = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(page.html).toContain(esc(t.pump_day_volume({ day: TODAY, pump: pageMl(pumpMl), records: pageMl(pumpMl) })));
+    expect(page.html).not.toContain(esc(t.pump_day_volume_differs));
+  });
+
+  it('day close: an unknown dose recorded as given with more than the pump reported is flagged on the pump page', async () => {
+    const w = await world({ flow: 4, behaviour: { deliveryError: 0.99 } });
+    const a = await w.addPatient('Vũ Văn Hải');
+    const b = await w.addPatient('Trần Văn Nam');
+    const da = await pumpDose(w, a);
+    expect(da).toMatchObject({ status: 'completed', ml: 7.9 });
+    await w.sim.set({ silenceFromMl: 3 });
+    const db_ = await pumpDose(w, b);
+    expect(db_.status).toBe('unknown');
+    const heard = db_.ml;
+    expect(heard).toBeGreaterThan(0);
+    expect(heard).toBeLessThanOrEqual(3);
+    // The nurse finds a full cup and records it.
+    expect((await w.nurse.post(`/counter/pump/${db_.id}/resolve`, { clinic: w.clinic.id, decision: 'given', ml: '7,9' })).res.status).toBe(200);
+    // The pump itself did deliver it all (it went silent, not dry): its memory agrees with the nurse, not with what the host heard.
+    const whole = await until('the silent pump to finish', async () => {
+      const r = await w.sim.report();
+      return r.transactions.find((x) => x.txn === txnOfDose(db_.id) && x.state === 'DONE') ? r : null;
+    });
+    expect(deliveredFor(whole, [da.id, db_.id])).toBe(15.8);
+
+    const closed = await closeDay({ db: w.db, clock: w.clock }, w.clinic.id, TODAY, null, { email: false, webhook: false });
+    const pumpMl = Math.round((7.9 + heard) * 10) / 10;
+    expect(closed?.pumpVolumes).toEqual([{ pumpId: w.pump.id, pumpMl, recordMl: 15.8, differs: true }]);
+    const [volume] = await pumpEventsOf(w.db, w.pump.id, 'day_volume');
+    expect(volume!.details).toEqual({ day: TODAY, pumpMl, recordMl: 15.8, differs: true });
+    const page = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(page.html).toContain(`<li data-kind="day_volume" class="warn">`);
+    expect(page.html).toContain(esc(`${t.pump_day_volume({ day: TODAY, pump: pageMl(pumpMl), records: pageMl(15.8) })} ${t.pump_day_volume_differs}`));
+  });
+});
