@@ -6,7 +6,7 @@
 import type { Line } from '../../devices/mpp/line.ts';
 import { MppDriver } from '../../devices/mpp/driver.ts';
 import type { PumpOptions } from '../../devices/options.ts';
-import type { PumpIdentity, PumpStatus } from '../../devices/pump.ts';
+import type { Pump, PumpIdentity, PumpStatus } from '../../devices/pump.ts';
 import type { Logger } from '../log.ts';
 
 export interface PumpConfig {
@@ -34,8 +34,13 @@ export interface ActiveDose {
   stopping: boolean;
 }
 
+/** How a pump's dialect is spoken on its line: MPP/1 today; a vendor's dialect is another implementation of Pump. */
+export type DriverFactory = (line: Line, opts: PumpOptions) => Pump;
+export const mppDriver: DriverFactory = (line, opts) => new MppDriver(line, opts);
+
 export class Station {
-  readonly driver: MppDriver;
+  /** Everything above this line sees only the Pump interface. */
+  readonly driver: Pump;
   identity: PumpIdentity | null = null;
   status: PumpStatus | null = null;
   lastSeenAt: Date | null = null;
@@ -53,8 +58,9 @@ export class Station {
     private readonly logger: Logger,
     /** Called when the line (re)opens and the pump answered HELLO: the runtime then asks after pending doses. */
     private readonly onConnected: (s: Station) => void,
+    makeDriver: DriverFactory = mppDriver,
   ) {
-    this.driver = new MppDriver(line, opts);
+    this.driver = makeDriver(line, opts);
     this.driver.onEvent((e) => {
       if (e.type === 'line') {
         this.answering = false;

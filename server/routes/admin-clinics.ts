@@ -24,6 +24,7 @@ const ClinicForm = z.object({
   address: text(300),
   timeZone: z.string().refine(isTimeZone, 'err_time_zone'),
   closingTime: z.string().trim().regex(/^([01][0-9]|2[0-3]):[0-5][0-9]$/, 'err_closing_time'),
+  pumpCalibrationMaxHours: z.string().trim().regex(/^\d{1,3}$/, 'err_pump_cal_hours').transform(Number).pipe(z.number().int().min(1, 'err_pump_cal_hours').max(720, 'err_pump_cal_hours')),
   active: z.enum(['true', 'false']).transform((v) => v === 'true'),
 });
 
@@ -40,6 +41,7 @@ function formValues(body: Record<string, string | string[]>): ClinicFormValues {
     address: str(body, 'address'),
     timeZone: str(body, 'timeZone') || 'Asia/Ho_Chi_Minh',
     closingTime: str(body, 'closingTime') || '17:00',
+    pumpCalibrationMaxHours: str(body, 'pumpCalibrationMaxHours') || '24',
     active: str(body, 'active') || 'true',
   };
 }
@@ -94,6 +96,7 @@ export const adminClinicRoutes = new Hono<AppEnv>()
       address: cl.address,
       timeZone: cl.timeZone,
       closingTime: cl.closingTime,
+      pumpCalibrationMaxHours: String(cl.pumpCalibrationMaxHours),
       active: String(cl.active),
     };
     return renderForm(c, 'edit', `/admin/clinics/${id}`, values, {}, 200);
@@ -109,6 +112,8 @@ export const adminClinicRoutes = new Hono<AppEnv>()
     try {
       const { code: _code, ...changes } = parsed.data;
       const clinic = await updateClinic(services(c), actorOf(c), id, changes);
+      // The pumps read the clinic's calibration limit and whether it is active.
+      await c.var.deps.pumps?.load();
       flash(c, 'clinic_updated', { name: clinic.name });
       return c.redirect('/admin/clinics', 303);
     } catch (e) {

@@ -18,6 +18,8 @@ export interface ClinicInput {
   timeZone: string;
   /** HH:MM local: the day close runs after it. */
   closingTime: string;
+  /** Hours a pump's calibration stays good for dosing here (issue 7). */
+  pumpCalibrationMaxHours: number;
   active: boolean;
 }
 

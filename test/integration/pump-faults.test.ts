@@ -10,6 +10,7 @@ import { afterEach, expect, it } from 'vitest';
 import type { Db } from '../../db/client.ts';
 import { auditLog, doseOrders, doses, doseSlots, episodes, patients, pumpEvents, pumps } from '../../db/schema.ts';
 import { fold } from '../../db/fold.ts';
+import type { MppDriver } from '../../devices/mpp/driver.ts';
 import { txnOfDose } from '../../devices/mpp/protocol.ts';
 import { pumpOptions, type PumpOptions } from '../../devices/options.ts';
 import { FixedClock } from '../../server/clock.ts';
@@ -300,7 +301,7 @@ describeEachDatabase('pump doses that do not end in DONE, over a serial line', (
   it('corrupted frames right after the DISPENSE are dropped: the dose completes once, with the measured volume', async () => {
     const w = await world({ flow: 10, behaviour: { deliveryError: 0.98 } });
     const p = await w.addPatient('Lê Thị Hoa');
-    const before = { ...w.runtime.station(w.pump.id)!.driver.rejected };
+    const before = { ...(w.runtime.station(w.pump.id)!.driver as MppDriver).rejected };
     const pending = await startPumpDose(w, p);
     await w.sim.set({ corruptNext: 2 });
     const end = await pollToEnd(w, pending.id);
@@ -310,7 +311,7 @@ describeEachDatabase('pump doses that do not end in DONE, over a serial line', (
     expect(txn).toMatchObject({ state: 'DONE', deliveredMl: 7.8 });
     expect(await doseRow(w.db, pending.id)).toMatchObject({ status: 'completed', ml: 7.8, givenMg: 78 });
     // The host saw both garbled frames and dropped them as noise.
-    expect(w.runtime.station(w.pump.id)!.driver.rejected.checksum - before.checksum).toBe(2);
+    expect((w.runtime.station(w.pump.id)!.driver as MppDriver).rejected.checksum - before.checksum).toBe(2);
     expect(report.dispenseCommands).toBe(1);
     expect(report.badFramesIn).toBe(0);
     expect((await eventsOf(w.db, pending.id)).map((e) => e.kind)).toEqual(['dispense', 'done']);
@@ -349,7 +350,7 @@ describeEachDatabase('pump doses that do not end in DONE, over a serial line', (
     const [pending] = await w.db.select().from(doses).where(eq(doses.requestId, f.requestId));
     await pollToEnd(w, pending!.id);
     const report = await w.sim.report();
-    expect(w.runtime.station(w.pump.id)!.driver.rejected.checksum).toBe(1);
+    expect((w.runtime.station(w.pump.id)!.driver as MppDriver).rejected.checksum).toBe(1);
     expect(report.dispenseCommands).toBe(1);
     expect(txnIn(report, pending!.id)).toEqual([expect.objectContaining({ state: 'DONE', deliveredMl: PLANNED_ML })]);
     expect(await doseRow(w.db, pending!.id)).toMatchObject({ status: 'completed', ml: PLANNED_ML, givenMg: 80 });

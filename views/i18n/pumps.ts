@@ -104,6 +104,9 @@ export const vi = {
   pump_day_volume: (p: { day: string; pump: string; records: string }) => `Ngày ${p.day}: bơm báo ${p.pump} ml, sổ ghi ${p.records} ml.`,
   pump_day_volume_differs: 'Chênh lệch — cần kiểm tra',
 
+  clinic_pump_cal_hours: 'Hạn hiệu chuẩn bơm (giờ)',
+  clinic_pump_cal_hours_hint: 'Bơm hiệu chuẩn lâu hơn số giờ này bị khóa cho đến khi kiểm tra hiệu chuẩn lại (1–720).',
+  err_pump_cal_hours: 'Nhập số giờ từ 1 đến 720.',
   pump_admin_title: 'Cấu hình bơm',
   pump_field_clinic: 'Cơ sở',
   pump_field_name: 'Tên bơm',
@@ -227,6 +230,9 @@ export const en: Shape<typeof vi> = {
   pump_day_volume: (p) => `${p.day}: the pump reported ${p.pump} ml, the records say ${p.records} ml.`,
   pump_day_volume_differs: 'Difference — to be checked',
 
+  clinic_pump_cal_hours: 'Pump calibration valid for (hours)',
+  clinic_pump_cal_hours_hint: 'A pump calibrated longer ago than this is blocked until its calibration is checked again (1–720).',
+  err_pump_cal_hours: 'Enter a number of hours from 1 to 720.',
   pump_admin_title: 'Pump configuration',
   pump_field_clinic: 'Clinic',
   pump_field_name: 'Pump name',

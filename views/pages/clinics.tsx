@@ -27,6 +27,7 @@ export interface ClinicFormValues {
   address: string;
   timeZone: string;
   closingTime: string;
+  pumpCalibrationMaxHours: string;
   active: string;
 }
 
@@ -129,6 +130,9 @@ export function ClinicFormPage(props: {
         <SelectField id="timeZone" label={t.clinic_time_zone} error={e.timeZone} t={t} value={v.timeZone} options={props.timeZones.map((z) => ({ value: z, label: z }))} />
         <Field id="closingTime" label={t.clinic_closing_time} error={e.closingTime} t={t} hint={t.clinic_closing_time_hint}>
           <input id="closingTime" name="closingTime" type="time" value={v.closingTime} required {...describedBy('closingTime', e.closingTime, true)} />
+        </Field>
+        <Field id="pumpCalibrationMaxHours" label={t.clinic_pump_cal_hours} error={e.pumpCalibrationMaxHours} t={t} hint={t.clinic_pump_cal_hours_hint}>
+          <input id="pumpCalibrationMaxHours" name="pumpCalibrationMaxHours" inputmode="numeric" value={v.pumpCalibrationMaxHours} maxlength={3} required {...describedBy('pumpCalibrationMaxHours', e.pumpCalibrationMaxHours, true)} />
         </Field>
         <div class="field checkbox">
           <input type="hidden" name="active" value="false" />
