@@ -55,7 +55,7 @@ export interface CardData {
   guest: boolean;
   diversion: { at: Date } | null;
   order: { dailyMg: number; splitMg: [number, number] | null; phase: string; endDate: string; takeHomeDays: number } | null;
-  lastDoses: { serviceDay: string; outcome: DoseOutcome; givenMg: number; at: Date; clinicCode: string; byName: string }[];
+  lastDoses: { serviceDay: string; outcome: DoseOutcome; status: 'completed' | 'pending' | 'unknown'; givenMg: number; at: Date; clinicCode: string; byName: string }[];
   /** The code of the clinic of the record that blocks a dose today (already dosed, take-home day), if any. */
   blockingClinicCode: string | null;
   decision: Decision;

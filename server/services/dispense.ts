@@ -37,7 +37,7 @@ interface FactsRow extends Record<string, unknown> {
   today: string;
   episode: { id: string; clinic_id: string; start_date: string; tz: string } | null;
   orders: { id: string; episode_id: string; phase: Phase; start_date: string; end_date: string; daily_mg: number | string; split_first_mg: number | string | null; split_second_mg: number | string | null; take_home_days: number; created_at: string }[];
-  history: { id: string; request_id: string | null; service_day: string; part: number; outcome: DoseOutcome; clinic_id: string; clinic_code: string; given_mg: number | string; at: string; by_name: string }[];
+  history: { id: string; request_id: string | null; service_day: string; part: number; outcome: DoseOutcome; status: 'completed' | 'pending' | 'unknown'; clinic_id: string; clinic_code: string; given_mg: number | string; at: string; by_name: string }[];
   guests: { episode_id: string; host_clinic_id: string; from_date: string; to_date: string }[];
   reviews: { kind: 'resume' | 'reduced' | 'no_dose'; max_mg: number | string | null; at: string }[];
 }
@@ -48,6 +48,8 @@ export interface CounterRecord {
   requestId: string | null;
   serviceDay: string;
   outcome: DoseOutcome;
+  /** A pump dose still pending or unknown is not yet what it will be: the card says so. */
+  status: 'completed' | 'pending' | 'unknown';
   givenMg: number;
   at: Date;
   clinicId: string;
@@ -90,7 +92,7 @@ export async function counterFacts(
              select id, episode_id, phase, start_date::text as start_date, end_date::text as end_date, daily_mg, split_first_mg, split_second_mg, take_home_days, created_at
              from dose_orders where patient_id = p.id) o) as orders,
           (select coalesce(json_agg(h), '[]'::json) from (
-             select d.id, d.request_id, d.service_day::text as service_day, d.part, d.outcome, d.clinic_id, dc.code as clinic_code, d.given_mg, d.at, u.full_name as by_name
+             select d.id, d.request_id, d.service_day::text as service_day, d.part, d.outcome, d.status, d.clinic_id, dc.code as clinic_code, d.given_mg, d.at, u.full_name as by_name
              from doses d join users u on u.id = d.given_by join clinics dc on dc.id = d.clinic_id
              where d.patient_id = p.id and d.service_day >= t.today - ${HISTORY_DAYS}::int and d.voids_id is null and d.status <> 'failed'
                and not exists (select 1 from doses v where v.voids_id = d.id)) h) as history,
@@ -129,6 +131,7 @@ export async function counterFacts(
   const history = row.history.map((h) => ({
     id: h.id,
     requestId: h.request_id,
+    status: h.status,
     serviceDay: h.service_day,
     part: h.part,
     outcome: h.outcome,
@@ -161,7 +164,7 @@ export async function counterFacts(
     approvals: reviews.flatMap((r) => (r.kind === 'reduced' && r.maxMg !== null ? [{ day: today, maxMg: r.maxMg }] : [])),
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
-  const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, givenMg: h.givenMg, at: h.at, clinicId: h.clinicId, clinicCode: h.clinicCode, byName: h.byName }));
+  const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, status: h.status, givenMg: h.givenMg, at: h.at, clinicId: h.clinicId, clinicCode: h.clinicCode, byName: h.byName }));
   return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName };
 }
 

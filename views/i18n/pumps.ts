@@ -16,6 +16,8 @@ export const vi = {
   pump_blocked_fault: (p: { name: string }) => `${p.name} đang báo lỗi — kiểm tra bơm (bình chứa, dây, nắp), rồi mồi dây trên trang Bơm thuốc.`,
 
   pump_dispensing_title: 'Bơm đang cấp thuốc',
+  pump_dose_pending: 'Đang cấp bằng bơm',
+  pump_dose_unknown: 'Bơm không rõ kết quả — chờ điều dưỡng xử lý',
   pump_progress: (p: { ml: string; planned: string }) => `${p.ml} / ${p.planned} ml`,
   pump_stop: 'Dừng bơm',
   pump_stopping: 'Đang dừng bơm…',
@@ -142,6 +144,8 @@ export const en: Shape<typeof vi> = {
   pump_blocked_fault: (p) => `${p.name} reports a fault — check the pump (reservoir, line, door), then prime the line on the Pumps page.`,
 
   pump_dispensing_title: 'The pump is dispensing',
+  pump_dose_pending: 'Being dispensed by the pump',
+  pump_dose_unknown: 'Pump outcome unknown — awaiting the nurse',
   pump_progress: (p) => `${p.ml} / ${p.planned} ml`,
   pump_stop: 'Stop the pump',
   pump_stopping: 'Stopping the pump…',

@@ -29,7 +29,7 @@ export interface CardView {
   guest: boolean;
   diversionDay: string | null;
   order: { dailyMg: number; splitMg: [number, number] | null; phase: 'induction' | 'titration' | 'maintenance' | 'taper'; endDate: string } | null;
-  lastDoses: { serviceDay: string; outcome: Outcome; givenMg: number; at: Date; clinicCode: string }[];
+  lastDoses: { serviceDay: string; outcome: Outcome; status: 'completed' | 'pending' | 'unknown'; givenMg: number; at: Date; clinicCode: string }[];
   decision: DecisionView;
   /** A new key per card shown: a retried confirmation finds its record. */
   requestId: string;
@@ -234,8 +234,8 @@ function PatientCard({ ctx, c }: { ctx: ViewContext; c: CardView & { step: Step 
             <ul class="last-doses">
               {c.lastDoses.map((r) => (
                 <li>
-                  {formatDay(r.serviceDay)} {formatTime(r.at, c.timeZone)} · {t[`dose_outcome_${r.outcome}`]}
-                  {r.givenMg > 0 && ` · ${mgText(ctx, r.givenMg)} mg`} · {r.clinicCode}
+                  {formatDay(r.serviceDay)} {formatTime(r.at, c.timeZone)} · {r.status === 'completed' ? t[`dose_outcome_${r.outcome}`] : t[`pump_dose_${r.status}`]}
+                  {r.status === 'completed' && r.givenMg > 0 && ` · ${mgText(ctx, r.givenMg)} mg`} · {r.clinicCode}
                 </li>
               ))}
             </ul>
