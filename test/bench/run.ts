@@ -32,6 +32,9 @@
 //   BENCH_REPORT_RUNS   reports timed after the first (default 3); ms is their median.
 //   BENCH_REPORT_EXPLAIN  1: the slowest query of the report is run once more under
 //                       EXPLAIN (ANALYZE, BUFFERS) and its plan logged.
+//   BENCH_PUMP_DOSES    doses pump-start and pump-record give through the pump
+//                       simulator (default 200), one after the other.
+//   BENCH_PUMP_FLOW     the simulator's flow rate in ml/s (default 200).
 //
 // Exits 1 if a measure failed or had a response other than 200, 2 on bad settings.
 import { bareInsert } from './bare-insert.ts';
@@ -44,6 +47,7 @@ import { doseConfirm } from './dose-confirm.ts';
 import { homePage } from './home-page.ts';
 import { missedList } from './missed-list.ts';
 import { patientSearch } from './patient-search.ts';
+import { pumpRecord, pumpStart } from './pump.ts';
 import { retentionReport } from './retention-report.ts';
 import type { BenchContext, Measure } from './measure.ts';
 import { jsonLine, round, table, type BenchResult } from './report.ts';
@@ -57,9 +61,10 @@ import { jsonLine, round, table, type BenchResult } from './report.ts';
  * measures come after it, so that its figures do not move with their
  * histories (in a full run they see its rows, as the counter's see the
  * patients of patient-search): the dashboard's (millions of rows), then
- * retention-report's, the largest.
+ * retention-report's, the largest. pump-start and pump-record (one run of
+ * doses through the pump simulator, shared) follow the counter's measures.
  */
-const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard, missedList, dayClose, dashboard, retentionReport];
+const MEASURES: Measure[] = [barePage, homePage, patientSearch, bareInsert, doseConfirm, counterCard, pumpStart, pumpRecord, missedList, dayClose, dashboard, retentionReport];
 
 const CONNECTIONS = 20;
 const WARMUP_SECONDS = 1;
