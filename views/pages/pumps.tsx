@@ -1,6 +1,7 @@
 // The pumps of one's clinics: what each is doing now (state, reservoir,
 // serial, calibration), priming, the calibration check, confirming a device,
 // its log, and (admin) the configuration of serial paths.
+import type { Child } from 'hono/jsx';
 import type { ViewContext } from '../context.ts';
 import { formatDateTime, formatNumber } from '../format.ts';
 import type { Messages, TextKey } from '../i18n/index.ts';
@@ -216,24 +217,12 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
                 </button>
               </form>
             ) : (
-              <form method="post" action={`/pumps/${p.id}/calibration/test`}>
-                {csrf}
-                <label for="cal-test">{t.pump_cal_test_ml}</label>
-                <input id="cal-test" name="ml" inputmode="decimal" maxlength={8} value="10" required />
-                {err('test')}
-                <button type="submit">{t.pump_cal_run}</button>
-              </form>
+              <VolumeForm action={`/pumps/${p.id}/calibration/test`} id="cal-test" label={t.pump_cal_test_ml} value="10" button={t.pump_cal_run} csrf={csrf} error={err('test')} />
             )}
           </section>
           <section class="step">
             <h2>{t.pump_prime_title}</h2>
-            <form method="post" action={`/pumps/${p.id}/prime`}>
-              {csrf}
-              <label for="prime-ml">{t.pump_prime_ml}</label>
-              <input id="prime-ml" name="ml" inputmode="decimal" maxlength={8} value="5" required />
-              {err('prime')}
-              <button type="submit">{t.pump_prime_run}</button>
-            </form>
+            <VolumeForm action={`/pumps/${p.id}/prime`} id="prime-ml" label={t.pump_prime_ml} value="5" button={t.pump_prime_run} csrf={csrf} error={err('prime')} />
           </section>
         </div>
       )}
@@ -258,6 +247,19 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
         />
       )}
     </Layout>
+  );
+}
+
+/** A pump action that takes one volume (the calibration's test volume, priming). */
+function VolumeForm(p: { action: string; id: string; label: string; value: string; button: string; csrf: Child; error: Child }) {
+  return (
+    <form method="post" action={p.action}>
+      {p.csrf}
+      <label for={p.id}>{p.label}</label>
+      <input id={p.id} name="ml" inputmode="decimal" maxlength={8} value={p.value} required />
+      {p.error}
+      <button type="submit">{p.button}</button>
+    </form>
   );
 }
 
@@ -296,18 +298,12 @@ function eventText(ctx: ViewContext, e: PumpEventRow): string {
   }
 }
 
-/** A pump's fault code in words; an unknown code (a vendor's own) is shown as the pump sent it. */
-export function faultText(t: Messages, code: string): string {
-  const key = `pump_fault_${code}`;
+/** A code in words from the catalogue (`prefix` + code); a code it does not know (a vendor's own) is shown as sent. */
+function labelOf(t: Messages, prefix: 'pump_fault_' | 'pump_reason_' | 'pump_decision_', code: string): string {
+  const key = `${prefix}${code}`;
   return key in t ? (t[key as TextKey] as string) : code;
 }
 
-function reasonText(t: Messages, reason: string): string {
-  const key = `pump_reason_${reason}`;
-  return key in t ? (t[key as TextKey] as string) : reason;
-}
-
-function decisionText(t: Messages, decision: string): string {
-  const key = `pump_decision_${decision}`;
-  return key in t ? (t[key as TextKey] as string) : decision;
-}
+export const faultText = (t: Messages, code: string): string => labelOf(t, 'pump_fault_', code);
+const reasonText = (t: Messages, reason: string): string => labelOf(t, 'pump_reason_', reason);
+const decisionText = (t: Messages, decision: string): string => labelOf(t, 'pump_decision_', decision);
