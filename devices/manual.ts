@@ -2,7 +2,7 @@
 // counter records such a dose as completed at once (method 'manual'), exactly
 // as before pumps existed; this implementation answers the interface for the
 // places that ask a clinic's pump what it can do.
-import { PumpError, type DispenseHandle, type DispenseOutcome, type Pump, type PumpIdentity, type PumpStatus } from './pump.ts';
+import { PumpError, type DispenseHandle, type DispenseOutcome, type Pump, type PumpEvent, type PumpIdentity, type PumpStatus } from './pump.ts';
 
 export class ManualPump implements Pump {
   readonly kind = 'manual';
@@ -41,7 +41,8 @@ export class ManualPump implements Pump {
     throw new PumpError('unsupported', 'manual mode has no calibration');
   }
 
-  onEvent(): () => void {
+  /** A measuring cylinder says nothing unprompted: the listener is never called. */
+  onEvent(_listener: (e: PumpEvent) => void): () => void {
     return () => {};
   }
 
