@@ -39,6 +39,31 @@ export interface RigSetup {
 
 export type RigFactory = (setup: RigSetup) => Promise<PumpRig>;
 
+/** One host on a rig's pump: a line open to it and the driver on that line. */
+export type RigHost = Pick<PumpRig, 'driver' | 'line'>;
+
+/**
+ * A rig from its pump's controls and a way to open a host to that pump: the
+ * first host now; restartHost closes the driver and opens the next; close is
+ * the transport's own teardown.
+ */
+export async function hostedRig(pump: Omit<PumpRig, keyof RigHost | 'restartHost' | 'close'>, host: () => Promise<RigHost>, close: () => Promise<void>): Promise<PumpRig> {
+  const first = await host();
+  const rig: PumpRig = {
+    ...first,
+    ...pump,
+    async restartHost() {
+      await rig.driver.close();
+      const next = await host();
+      rig.driver = next.driver;
+      rig.line = next.line;
+      return next.driver;
+    },
+    close,
+  };
+  return rig;
+}
+
 export interface SuiteCaps {
   /** Whether the rig can unplug and replug the line. */
   unplug: boolean;
@@ -101,6 +126,22 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
       rig = await makeRig({ options: { ...SUITE_OPTIONS, ...options }, behaviour: { ...SUITE_BEHAVIOUR, ...behaviour }, serial: SERIAL });
       events = [];
       rig.driver.onEvent((e) => events.push(e));
+    }
+
+    /** A fresh dose of `ml` sent to the pump (bent by `behaviour` first), its progress recorded. */
+    async function dose(behaviour: Partial<Behaviour> | null = null, ml = 10) {
+      if (behaviour) await rig.set(behaviour);
+      const txn = newTxn();
+      const p = recorder();
+      return { txn, p, h: rig.driver.dispense(txn, ml, p.on) };
+    }
+
+    /** What the pump says once a dose ended DONE with `ml`: that volume in its transaction, from the one DISPENSE it heard. */
+    async function expectDoneOnce(txn: string, ml = 10): Promise<SimReport> {
+      const r = await rig.report();
+      expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: ml });
+      expect(r.dispenseCommands).toBe(1);
+      return r;
     }
 
     beforeEach(async () => {
@@ -168,10 +209,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
 
     describe('a dose', () => {
       it('progress rises and DONE gives the measured volume, not the requested one', async () => {
-        await rig.set({ deliveryError: 0.97 });
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose({ deliveryError: 0.97 });
         expect(h.txn).toBe(txn);
         await expect(h.started).resolves.toEqual({ acked: true });
         const outcome = await h.outcome;
@@ -190,10 +228,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
       });
 
       it.each(['RESERVOIR_EMPTY', 'AIR_IN_LINE', 'OCCLUSION', 'DOOR_OPEN'] as const)('a %s fault ends it with the code and the volume delivered', async (code) => {
-        await rig.set({ faultAt: { code, ml: 4 } });
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose({ faultAt: { code, ml: 4 } });
         const outcome = await h.outcome;
         const r = await rig.report();
         const t = txnOf(r, txn);
@@ -206,9 +241,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
       });
 
       it('STOP mid-dose ends it in FAULT STOPPED with what went out', async () => {
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose();
         await until(() => p.last() >= 2, 3000, 'progress to 2 ml');
         await rig.driver.stop();
         const outcome = await h.outcome;
@@ -241,31 +274,21 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
 
     describe('a damaged line', () => {
       it('a corrupted ACK is ignored; QUERY finds the dose RUNNING and it is followed to DONE, never resent', async () => {
-        await rig.set({ corruptNext: 1 });
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose({ corruptNext: 1 });
         await expect(h.started).resolves.toEqual({ acked: true });
         await expect(h.outcome).resolves.toEqual({ kind: 'done', ml: 10 });
         expect(rig.driver.rejected.checksum).toBe(1);
         expectIncreasing(p.seen);
-        const r = await rig.report();
-        expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: 10 });
-        expect(r.dispenseCommands).toBe(1);
+        const r = await expectDoneOnce(txn);
         expect(r.framesIn).toBeGreaterThanOrEqual(2); // the DISPENSE and at least one QUERY
       });
 
       it('a corrupted ACK and PROGRESS frames: the garbled ones are dropped, the outcome is right', async () => {
-        await rig.set({ corruptNext: 4 });
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose({ corruptNext: 4 });
         await expect(h.outcome).resolves.toEqual({ kind: 'done', ml: 10 });
         expect(rig.driver.rejected.checksum).toBe(4);
         expectIncreasing(p.seen);
-        const r = await rig.report();
-        expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: 10 });
-        expect(r.dispenseCommands).toBe(1);
+        await expectDoneOnce(txn);
       });
 
       it('a corrupted DONE: the silence that follows is met by QUERY, which finds it DONE', async () => {
@@ -277,9 +300,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         await rig.set({ corruptNext: 1 });
         await expect(h.outcome).resolves.toEqual({ kind: 'done', ml: 10 });
         expect(rig.driver.rejected.checksum).toBe(1);
-        const r = await rig.report();
-        expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: 10 });
-        expect(r.dispenseCommands).toBe(1);
+        await expectDoneOnce(txn);
       });
 
       it('a dropped ACK: recovered by QUERY, not resent', async () => {
@@ -289,9 +310,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         await expect(h.started).resolves.toEqual({ acked: true });
         await expect(h.outcome).resolves.toEqual({ kind: 'done', ml: 10 });
         expect(rig.driver.rejected.checksum).toBe(0);
-        const r = await rig.report();
-        expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: 10 });
-        expect(r.dispenseCommands).toBe(1);
+        await expectDoneOnce(txn);
       });
 
       it('a pump gone silent mid-dose: after the silence and the QUERY retries the outcome is unknown at the last progress', async () => {
@@ -308,9 +327,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         // silenceMs, then 1 + queryRetries QUERYs of queryIntervalMs each.
         expect(took).toBeGreaterThanOrEqual(SUITE_OPTIONS.silenceMs + (SUITE_OPTIONS.queryRetries + 1) * SUITE_OPTIONS.queryIntervalMs - 50);
         // Meanwhile the pump, deaf and mute, delivered the whole dose.
-        const r = await rig.report();
-        expect(txnOf(r, txn)).toMatchObject({ state: 'DONE', deliveredMl: 10 });
-        expect(r.dispenseCommands).toBe(1);
+        await expectDoneOnce(txn);
         // Once it speaks again, a QUERY tells what became of it.
         await rig.speak();
         await expect(rig.driver.query(txn)).resolves.toEqual({ state: 'DONE', ml: 10 });
@@ -321,10 +338,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         ['shorter than the silence', 300],
         ['longer than the silence, inside the QUERY retries', 1000],
       ])('a power cut mid-dose (%s) ends it in FAULT POWER with the volume delivered', async (_, offMs) => {
-        await rig.set({ powerCycleAtMl: { ml: 4, offMs } });
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, h } = await dose({ powerCycleAtMl: { ml: 4, offMs } });
         const outcome = await h.outcome;
         const r = await rig.report();
         const t = txnOf(r, txn);
@@ -338,9 +352,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
       });
 
       it.skipIf(!caps.unplug)('unplugged mid-dose: offline, outcome unknown; replugged, the line reopens by itself and QUERY tells the truth', async () => {
-        const txn = newTxn();
-        const p = recorder();
-        const h = rig.driver.dispense(txn, 10, p.on);
+        const { txn, p, h } = await dose();
         await until(() => p.last() >= 2, 3000, 'progress to 2 ml');
         await rig.unplug!();
         await until(() => !rig.driver.online, 3000, 'the line to close');
@@ -385,9 +397,7 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
       });
 
       it('a DISPENSE repeated by a new host mid-dose: ACK, the dose goes on once, the new host follows it to DONE', async () => {
-        const txn = newTxn();
-        const p = recorder();
-        rig.driver.dispense(txn, 10, p.on);
+        const { txn, p } = await dose();
         await until(() => p.last() >= 2, 3000, 'progress to 2 ml');
         const again = await rig.restartHost();
         const q = recorder();

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { MppDriver } from '../../devices/mpp/driver.ts';
 import { SerialLine } from '../../devices/mpp/line.ts';
 import { PumpSimulator } from '../../devices/simulator/core.ts';
-import { pumpDriverSuite, type PumpRig, type RigSetup } from '../helpers/pump-driver-suite.ts';
+import { hostedRig, pumpDriverSuite, type PumpRig, type RigHost, type RigSetup } from '../helpers/pump-driver-suite.ts';
 
 type MockPortBinding = NonNullable<SerialPortMock['port']>;
 
@@ -46,33 +46,26 @@ async function mockRig({ options, behaviour, serial }: RigSetup): Promise<PumpRi
   };
 
   const lines: SerialLine[] = [];
-  async function host(): Promise<{ line: SerialLine; driver: MppDriver }> {
+  async function host(): Promise<RigHost> {
     const line = new SerialLine(path, 9600, options.reconnectMs, makePort);
     lines.push(line);
     if (!(await line.waitOpen(2000))) throw new Error('the mock port did not open');
     return { line, driver: new MppDriver(line, options) };
   }
 
-  const first = await host();
-  const rig: PumpRig = {
-    ...first,
-    set: async (patch) => sim.set(patch),
-    report: async () => sim.report(),
-    powerCycle: async (offMs) => sim.powerCycle(offMs),
-    speak: async () => sim.speak(),
-    async restartHost() {
-      await rig.driver.close();
-      const next = await host();
-      rig.driver = next.driver;
-      rig.line = next.line;
-      return next.driver;
+  return hostedRig(
+    {
+      set: async (patch) => sim.set(patch),
+      report: async () => sim.report(),
+      powerCycle: async (offMs) => sim.powerCycle(offMs),
+      speak: async () => sim.speak(),
     },
-    async close() {
+    host,
+    async () => {
       for (const l of lines) await l.close();
       sim.dispose();
     },
-  };
-  return rig;
+  );
 }
 
 pumpDriverSuite('the serialport mock binding', mockRig, { unplug: false });

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline';
 import { MppDriver } from '../../devices/mpp/driver.ts';
 import { SerialLine } from '../../devices/mpp/line.ts';
 import type { SimReport } from '../../devices/simulator/core.ts';
-import { pumpDriverSuite, type PumpRig, type RigSetup } from '../helpers/pump-driver-suite.ts';
+import { hostedRig, pumpDriverSuite, type PumpRig, type RigHost, type RigSetup } from '../helpers/pump-driver-suite.ts';
 import { ROOT } from '../helpers/server-process.ts';
 
 const hasSocat = spawnSync('socat', ['-V'], { stdio: 'ignore' }).status === 0;
@@ -114,6 +114,11 @@ async function ptyRig({ options, behaviour, serial }: RigSetup): Promise<PumpRig
   });
   const sim = new SimProcess(child);
   const lines: SerialLine[] = [];
+  const teardown = async () => {
+    for (const l of lines) await l.close();
+    await sim.stop();
+    rmSync(dir, { recursive: true, force: true });
+  };
   try {
     let timer: NodeJS.Timeout | undefined;
     const ready = await Promise.race([
@@ -123,40 +128,27 @@ async function ptyRig({ options, behaviour, serial }: RigSetup): Promise<PumpRig
     if (ready.path !== link) throw new Error(`the simulator's host link is ${String(ready.path)}, not ${link}`);
     await sim.send({ cmd: 'set', ...behaviour });
 
-    async function host(): Promise<{ line: SerialLine; driver: MppDriver }> {
+    async function host(): Promise<RigHost> {
       const line = new SerialLine(link, 9600, options.reconnectMs);
       lines.push(line);
       if (!(await line.waitOpen(5000))) throw new Error(`could not open ${link}`);
       return { line, driver: new MppDriver(line, options) };
     }
 
-    const first = await host();
-    const rig: PumpRig = {
-      ...first,
-      set: async (patch) => void (await sim.send({ cmd: 'set', ...patch })),
-      report: () => sim.report(),
-      powerCycle: async (offMs) => void (await sim.send({ cmd: 'powerCycle', offMs })),
-      speak: async () => void (await sim.send({ cmd: 'speak' })),
-      unplug: async () => void (await sim.send({ cmd: 'unplug' })),
-      replug: async () => void (await sim.send({ cmd: 'replug' })),
-      async restartHost() {
-        await rig.driver.close();
-        const next = await host();
-        rig.driver = next.driver;
-        rig.line = next.line;
-        return next.driver;
+    return await hostedRig(
+      {
+        set: async (patch) => void (await sim.send({ cmd: 'set', ...patch })),
+        report: () => sim.report(),
+        powerCycle: async (offMs) => void (await sim.send({ cmd: 'powerCycle', offMs })),
+        speak: async () => void (await sim.send({ cmd: 'speak' })),
+        unplug: async () => void (await sim.send({ cmd: 'unplug' })),
+        replug: async () => void (await sim.send({ cmd: 'replug' })),
       },
-      async close() {
-        for (const l of lines) await l.close();
-        await sim.stop();
-        rmSync(dir, { recursive: true, force: true });
-      },
-    };
-    return rig;
+      host,
+      teardown,
+    );
   } catch (e) {
-    for (const l of lines) await l.close();
-    await sim.stop();
-    rmSync(dir, { recursive: true, force: true });
+    await teardown();
     throw e;
   }
 }

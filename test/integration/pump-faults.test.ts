@@ -8,114 +8,29 @@ import { randomUUID } from 'node:crypto';
 import { and, eq } from 'drizzle-orm';
 import { afterEach, expect, it } from 'vitest';
 import type { Db } from '../../db/client.ts';
-import { auditLog, doseOrders, doses, doseSlots, episodes, patients, pumpEvents, pumps } from '../../db/schema.ts';
-import { fold } from '../../db/fold.ts';
+import { auditLog, doses, doseSlots, pumpEvents } from '../../db/schema.ts';
 import type { MppDriver } from '../../devices/mpp/driver.ts';
 import { txnOfDose } from '../../devices/mpp/protocol.ts';
-import { pumpOptions, type PumpOptions } from '../../devices/options.ts';
-import { FixedClock } from '../../server/clock.ts';
-import { createLogger } from '../../server/log.ts';
-import { PumpRuntime } from '../../server/pumps/runtime.ts';
+import { pumpOptions } from '../../devices/options.ts';
 import { verifyAuditChain } from '../../server/services/audit.ts';
 import { messages } from '../../views/i18n/index.ts';
 import { formatNumber } from '../../views/format.ts';
 import { faultText } from '../../views/pages/pumps.tsx';
-import { makeTestApp } from '../helpers/app.ts';
-import { TestClient } from '../helpers/client.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
-import { makeClinic, makeUser, sessionFor } from '../helpers/fixtures.ts';
-import { hasSocat, startSimulator, type SimProcess, type SimReport } from '../helpers/pump-sim.ts';
+import type { SimReport } from '../helpers/pump-sim.ts';
+import { cardFields, FAST, MORNING, PLANNED_ML, pumpWorld, sleep, stopPumpWorlds, TODAY, until, type Patient, type PumpWorld as World, type PumpWorldOptions } from '../helpers/pump-world.ts';
 
-/** 09:00 in Hải Phòng on Monday 23 November 2026. */
-const MORNING = new Date('2026-11-23T02:00:00Z');
-const TODAY = '2026-11-23';
 /** The next morning, within the 24 h the calibration is good for. */
 const NEXT_MORNING = new Date(MORNING.getTime() + 23 * 3_600_000);
-const FAST = pumpOptions({ answerTimeoutMs: 300, silenceMs: 800, queryIntervalMs: 300, queryRetries: 2, statusIntervalMs: 250, reconnectMs: 250 });
-/** Every patient here takes 80 mg of a 10 mg/ml solution: 8 ml. */
-const PLANNED_ML = 8;
 const t = messages('vi');
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/"/g, '&quot;').replace(/'/g, '&#39;');
 const mlText = (n: number) => formatNumber(n, 'vi', 2);
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function field(html: string, name: string): string {
-  const all = [...html.matchAll(new RegExp(`name="${name}" value="([^"]*)"`, 'g'))];
-  if (!all.length) throw new Error(`no field ${name}`);
-  return all[all.length - 1]![1]!;
-}
-
-/** Polls until `probe` gives something truthy, or fails after `ms`. */
-async function until<T>(what: string, probe: () => T | Promise<T>, ms = 15_000): Promise<NonNullable<T>> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v) return v as NonNullable<T>;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(25);
-  }
-}
-
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
-
-type Patient = typeof patients.$inferSelect;
+afterEach(stopPumpWorlds);
 
 describeEachDatabase('pump doses that do not end in DONE, over a serial line', (get) => {
   /** A clinic with a calibrated pump on its own simulator, a nurse logged in, and patients on 80 mg who came yesterday. */
-  async function world(opts: { flow?: number; behaviour?: Record<string, unknown>; options?: PumpOptions } = {}) {
-    if (!hasSocat) throw new Error('socat is not installed (test/setup/ensure-tools.sh)');
-    const { db } = get();
-    const sim = await startSimulator({ flow: opts.flow ?? 20 });
-    cleanups.push(() => sim.stop());
-    await sim.set({ progressIntervalMs: 50, ...opts.behaviour });
-    const clock = new FixedClock(MORNING);
-    const clinic = await makeClinic(db, { name: 'Cơ sở Lê Chân' });
-    const doctor = await makeUser(db, 'doctor', [clinic.id]);
-    const nurseUser = await makeUser(db, 'nurse', [clinic.id]);
-    const [pump] = await db.insert(pumps).values({ clinicId: clinic.id, name: 'Bơm A', path: sim.path, expectedSerial: 'SIM-0001' }).returning();
-    await db.insert(pumpEvents).values({ pumpId: pump!.id, kind: 'calibration', details: { step: 'set', old: 1, factor: 1 }, by: doctor.id, at: MORNING });
-    const runtime = new PumpRuntime({ db, clock, logger: createLogger('silent') }, opts.options ?? FAST);
-    await runtime.start();
-    cleanups.push(() => runtime.close());
-    const app = makeTestApp(db, {}, clock, runtime);
-    const nurse = new TestClient(app.app);
-    /** A fresh session at the clock's time (moving the clock a day ends the old one). */
-    const login = async () => {
-      const { token, csrfToken } = await sessionFor(db, nurseUser.id, clock.now());
-      nurse.setCookie('mp_session', token);
-      nurse.csrf = csrfToken;
-    };
-    await login();
-    let n = 0;
-    const addPatient = async (name: string): Promise<Patient> => {
-      const [p] = await db.insert(patients).values({ code: `${clinic.code}-${String(++n).padStart(5, '0')}`, homeClinicId: clinic.id, fullName: name, searchName: fold(name), birthDate: '1979-03-03', sex: 'male' }).returning();
-      const [ep] = await db.insert(episodes).values({ patientId: p!.id, clinicId: clinic.id, kind: 'first', startDate: '2026-10-01' }).returning();
-      const [order] = await db
-        .insert(doseOrders)
-        .values({ patientId: p!.id, episodeId: ep!.id, phase: 'maintenance', startDate: '2026-11-10', endDate: '2026-12-09', dailyMg: 80, prescribedBy: doctor.id, createdAt: new Date('2026-11-09T03:00:00Z') })
-        .returning();
-      const [d] = await db
-        .insert(doses)
-        .values({ patientId: p!.id, episodeId: ep!.id, orderId: order!.id, clinicId: clinic.id, serviceDay: '2026-11-22', outcome: 'given', prescribedMg: 80, givenMg: 80, ml: 8, concentration: 10, givenBy: doctor.id, at: new Date(MORNING.getTime() - 86_400_000) })
-        .returning();
-      await db.insert(doseSlots).values({ patientId: p!.id, serviceDay: '2026-11-22', part: 1, doseId: d!.id });
-      return p!;
-    };
-    const readiness = () => runtime.pumpsOf(clinic.id)[0]?.readiness;
-    await until('the pump to be ready', () => readiness()?.state === 'ready');
-    return { db, sim, clock, clinic, pump: pump!, runtime, nurse, nurseUser, login, addPatient, readiness };
-  }
-  type World = Awaited<ReturnType<typeof world>>;
-
-  /** The card's form fields for the dose the rules decide now. */
-  async function cardFields(w: World, p: Patient) {
-    const card = await w.nurse.get(`/counter/card/${p.id}?clinic=${w.clinic.id}`);
-    expect(card.res.status).toBe(200);
-    return { clinic: w.clinic.id, patient: p.id, requestId: field(card.html, 'requestId'), part: field(card.html, 'part'), mg: field(card.html, 'mg') };
-  }
+  const world = (opts: PumpWorldOptions = {}) => pumpWorld(get().db, opts);
 
   /** The nurse's steps up to the pump button: card, no signs of intoxication, "dispense with the pump". Returns the pending dose. */
   async function startPumpDose(w: World, p: Patient) {

@@ -5,37 +5,7 @@
 // the page does) leaves exactly one dose per patient.
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Cleanup, DEMO_PASSWORD, HttpClient, login } from './helpers.ts';
-
-/** The hidden fields of the card's step form, as the page would post them. */
-function cardFields(html: string): Record<string, string> {
-  // The step's first form: "no signs" at the check, "given" at the confirmation.
-  const form = /<form[^>]*action="\/counter\/(?:check|dose)"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
-  const out: Record<string, string> = {};
-  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) out[m[1]!] = m[2]!;
-  return out;
-}
-
-const kindOf = (html: string) => /data-kind="([a-z_]+)"/.exec(html)?.[1] ?? null;
-
-async function nurse(base: string): Promise<{ client: HttpClient; clinic: string }> {
-  const { client, status } = await login(base, 'nurse', DEMO_PASSWORD);
-  if (status !== 303) throw new Error(`nurse login answered ${status}`);
-  const page = await client.get('/counter');
-  const clinic = /name="clinic" value="([0-9a-f-]{36})"/.exec(page.html)?.[1];
-  if (page.status !== 200 || !clinic) throw new Error(`GET /counter answered ${page.status}`);
-  return { client, clinic };
-}
-
-/** Posts with the session's CSRF token in the header, as htmx does. */
-async function hxPost(client: HttpClient, path: string, form: Record<string, string>): Promise<{ status: number; html: string }> {
-  const res = await client.request(path, {
-    method: 'POST',
-    body: new URLSearchParams(form).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: client.base, 'hx-request': 'true', 'x-csrf-token': client.csrf },
-  });
-  return { status: res.status, html: await res.text() };
-}
+import { Cleanup, DEMO_PASSWORD, HttpClient, hxPost, kindOf, nurse, stepFields } from './helpers.ts';
 
 /** Routine demo patients (every tenth from the 8th has a gap in its history). */
 const ROUTINE = Array.from({ length: 40 }, (_, i) => i).filter((i) => ![7, 8, 9].includes(i % 10)).map((i) => `HP01${i % 2 === 0 ? '' : 'A'}-${String(Math.floor(i / 2) + 1).padStart(5, '0')}`);
@@ -53,7 +23,7 @@ describe('The counter across restarts and kills', () => {
     let { client, clinic } = await nurse(server.url);
     const card = await client.get(`/counter/find?clinic=${clinic}&q=HP01-00001`);
     expect(kindOf(card.html)).toBe('give');
-    const fields = cardFields(card.html);
+    const fields = stepFields(card.html);
     expect(fields.requestId).toMatch(/^[0-9a-f-]{36}$/);
     server.child.kill('SIGKILL');
     await server.exited;
@@ -65,7 +35,7 @@ describe('The counter across restarts and kills', () => {
     await again.get('/counter');
     const check = await hxPost(again, '/counter/check', { ...fields, intoxication: 'none' });
     expect(check.status).toBe(200);
-    const confirm = cardFields(check.html);
+    const confirm = stepFields(check.html);
     const dose = await hxPost(again, '/counter/dose', { ...confirm, outcome: 'given' });
     expect(dose.status).toBe(200);
     expect(dose.html).toContain('class="notice ok"');
@@ -81,8 +51,8 @@ describe('The counter across restarts and kills', () => {
     for (const code of patients) {
       const shown = await client.get(`/counter/find?clinic=${clinic}&q=${code}`);
       if (kindOf(shown.html) !== 'give') continue;
-      const step = await hxPost(client, '/counter/check', { ...cardFields(shown.html), intoxication: 'none' });
-      prepared.push({ code, form: { ...cardFields(step.html), outcome: 'given' } });
+      const step = await hxPost(client, '/counter/check', { ...stepFields(shown.html), intoxication: 'none' });
+      prepared.push({ code, form: { ...stepFields(step.html), outcome: 'given' } });
     }
     expect(prepared.length).toBeGreaterThanOrEqual(8);
     const acknowledged = new Set<string>();

@@ -1,5 +1,6 @@
 // Shared by the process-level tests: a cookie-keeping HTTP client for a real
-// server (fetch, no redirects followed), a registry of spawned servers and temp
+// server (fetch, no redirects followed), the counter as the page drives it
+// (the demo's nurse, the card's forms, htmx posts), a registry of spawned servers and temp
 // folders cleaned up in afterAll whatever happened, and direct access to a
 // stopped server's database.
 import { CookieJar } from '../helpers/cookies.ts';
@@ -103,6 +104,37 @@ export async function listedClinicCodes(client: HttpClient): Promise<Set<string>
   const page = await client.get('/admin/clinics');
   if (page.status !== 200) throw new Error(`GET /admin/clinics answered ${page.status}`);
   return new Set([...page.html.matchAll(/<code>([A-Z0-9]+)<\/code>/g)].map((m) => m[1]!));
+}
+
+/** The hidden fields of the counter card's step form, as the page would post them: the step's first form, "no signs" at the check, "given" (or the pump's button) at the confirmation. */
+export function stepFields(html: string): Record<string, string> {
+  const form = /<form[^>]*action="\/counter\/(?:check|dose)"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
+  const out: Record<string, string> = {};
+  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) out[m[1]!] = m[2]!;
+  return out;
+}
+
+/** What the counter card says of the patient (give, already_dosed, …). */
+export const kindOf = (html: string) => /data-kind="([a-z_]+)"/.exec(html)?.[1] ?? null;
+
+/** The demo's nurse logged in, at the counter: the client and the clinic the counter opens on. */
+export async function nurse(base: string): Promise<{ client: HttpClient; clinic: string }> {
+  const { client, status } = await login(base, 'nurse', DEMO_PASSWORD);
+  if (status !== 303) throw new Error(`nurse login answered ${status}`);
+  const page = await client.get('/counter');
+  const clinic = /name="clinic" value="([0-9a-f-]{36})"/.exec(page.html)?.[1];
+  if (page.status !== 200 || !clinic) throw new Error(`GET /counter answered ${page.status}`);
+  return { client, clinic };
+}
+
+/** Posts with the session's CSRF token in the header, as htmx does. */
+export async function hxPost(client: HttpClient, path: string, form: Record<string, string>): Promise<{ status: number; html: string }> {
+  const res = await client.request(path, {
+    method: 'POST',
+    body: new URLSearchParams(form).toString(),
+    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: client.base, 'hx-request': 'true', 'x-csrf-token': client.csrf },
+  });
+  return { status: res.status, html: await res.text() };
 }
 
 /** Keeps track of what a test file spawned or created, so afterAll can clean up after a failure too. */

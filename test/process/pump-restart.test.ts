@@ -25,7 +25,7 @@ import { messages } from '../../views/i18n/index.ts';
 import { DRIVERS, createPostgresDatabase } from '../helpers/db.ts';
 import { hasSocat, startSimulator, type SimProcess, type SimReport } from '../helpers/pump-sim.ts';
 import type { ServerProcess } from '../helpers/server-process.ts';
-import { Cleanup, DEMO_PASSWORD, HttpClient, login } from './helpers.ts';
+import { Cleanup, DEMO_PASSWORD, HttpClient, hxPost, kindOf, nurse, stepFields } from './helpers.ts';
 
 const SERIAL = 'SIM-0001';
 
@@ -52,16 +52,6 @@ const sim1 = (x: number) => Math.round(x * 10) / 10;
 // ---------------------------------------------------------------------------
 // The counter as a browser drives it.
 
-/** The hidden fields of the card's first step form (check, or the pump's button at the confirmation). */
-function stepFields(html: string): Record<string, string> {
-  const form = /<form[^>]*action="\/counter\/(?:check|dose)"[^>]*>([\s\S]*?)<\/form>/.exec(html)?.[1] ?? '';
-  const out: Record<string, string> = {};
-  for (const m of form.matchAll(/<input type="hidden" name="([^"]+)" value="([^"]*)"/g)) out[m[1]!] = m[2]!;
-  return out;
-}
-
-const kindOf = (html: string) => /data-kind="([a-z_]+)"/.exec(html)?.[1] ?? null;
-
 /** What a pump dose of the card waits for: the pump delivering, the pump's answer, a nurse after a fault or silence; null: nothing. */
 function pumpStepOf(html: string): 'pumping' | 'pending' | 'fault' | 'unknown' | null {
   if (html.includes('id="pump-step"')) return 'pumping';
@@ -69,25 +59,6 @@ function pumpStepOf(html: string): 'pumping' | 'pending' | 'fault' | 'unknown' |
   if (html.includes('name="decision" value="top_up"')) return 'fault';
   if (html.includes('name="decision" value="not_given"')) return 'unknown';
   return 'pending';
-}
-
-async function nurse(base: string): Promise<{ client: HttpClient; clinic: string }> {
-  const { client, status } = await login(base, 'nurse', DEMO_PASSWORD);
-  if (status !== 303) throw new Error(`nurse login answered ${status}`);
-  const page = await client.get('/counter');
-  const clinic = /name="clinic" value="([0-9a-f-]{36})"/.exec(page.html)?.[1];
-  if (page.status !== 200 || !clinic) throw new Error(`GET /counter answered ${page.status}`);
-  return { client, clinic };
-}
-
-/** Posts with the session's CSRF token in the header, as htmx does. */
-async function hxPost(client: HttpClient, path: string, form: Record<string, string>): Promise<{ status: number; html: string }> {
-  const res = await client.request(path, {
-    method: 'POST',
-    body: new URLSearchParams(form).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: client.base, 'hx-request': 'true', 'x-csrf-token': client.csrf },
-  });
-  return { status: res.status, html: await res.text() };
 }
 
 const cardOf = async (client: HttpClient, clinic: string, code: string) => (await client.get(`/counter/find?clinic=${clinic}&q=${code}`)).html;
@@ -143,6 +114,24 @@ async function startPumpDose(client: HttpClient, clinic: string, sim: SimProcess
 
 async function simTxn(sim: SimProcess, txn: string): Promise<SimReport['transactions'][number] | undefined> {
   return (await sim.report()).transactions.find((t) => t.txn === txn);
+}
+
+/** Waits for the pump's own transaction of the dose to reach `state` (DONE, FAULT), whoever listens. */
+function simTxnIn(sim: SimProcess, d: StartedDose, state: string, what: string): Promise<NonNullable<Awaited<ReturnType<typeof simTxn>>>> {
+  return until(what, async () => {
+    const t = await simTxn(sim, d.txn);
+    return t?.state === state ? t : null;
+  });
+}
+
+/** The nurse's decision on a pump dose waiting for her: recorded, and the card then shows the patient dosed, nothing more waiting. */
+async function decide(client: HttpClient, clinic: string, d: StartedDose, form: Record<string, string>): Promise<void> {
+  const decided = await hxPost(client, `/counter/pump/${d.doseId}/resolve`, { clinic, ...form });
+  expect(decided.status).toBe(200);
+  expect(decided.html).toContain('class="notice ok"');
+  const after = await cardOf(client, clinic, d.code);
+  expect(kindOf(after)).toBe('already_dosed');
+  expect(pumpStepOf(after)).toBeNull();
 }
 
 /** SIGKILL once the pump has delivered `fraction` of the dose; checks the pump was still dispensing when the server died. */
@@ -254,26 +243,50 @@ for (const driver of DRIVERS) {
       return sim;
     }
 
-    it('killed while the pump dispenses, restarted after it finished: QUERY finds DONE, the dose is completed with what the pump delivered, once', async () => {
+    /**
+     * A case's start: the simulator (bent by `sim` first), the demo with it as
+     * the facility's pump, a server with the `pump` settings, the nurse's pump
+     * dose taking about `seconds` (startPumpDose), and the server SIGKILLed
+     * once the pump has delivered `fraction` of it (killMidDose).
+     */
+    async function killedMidDose(pump: Record<string, string>, seconds: number, fraction: number, opts: { sim?: Record<string, unknown>; behaviour?: (plannedMl: number) => Record<string, unknown> } = {}) {
       const began = Date.now();
       const sim = await simulator();
-      // The pump measures 98 % of what it was asked: the record must hold the pump's figure, not the plan.
-      await sim.set({ deliveryError: 0.98 });
-      const { target, env } = await fixture(sim, FAST_PUMP);
-      let server = await cleanup.start(env);
-      let { client, clinic } = await nurse(server.url);
-      const d = await startPumpDose(client, clinic, sim, 6);
+      if (opts.sim) await sim.set(opts.sim);
+      const { target, env } = await fixture(sim, pump);
+      const server = await cleanup.start(env);
+      const { client, clinic } = await nurse(server.url);
+      const d = await startPumpDose(client, clinic, sim, seconds, opts.behaviour);
+      await killMidDose(server, sim, d, fraction);
+      return { began, sim, target, env, d };
+    }
 
-      await killMidDose(server, sim, d, 0.25);
+    /**
+     * A case's end: the server stopped as a service manager stops it (SIGTERM,
+     * exit 0), the pump heard one DISPENSE in all, and the database holds the
+     * patient dosed once that day with its audit chain whole. Returns what the
+     * pump and the database say, for the case's own checks.
+     */
+    async function stoppedFacts(server: ServerProcess, sim: SimProcess, target: DatabaseTarget, d: StartedDose) {
+      await server.stop('SIGTERM');
+      expect((await server.exited).code).toBe(0);
+      const report = await sim.report();
+      expect(report.dispenseCommands).toBe(1);
+      const facts = await doseFacts(target, d.doseId);
+      expect(facts.dosesThatDay).toBe(1);
+      expect(facts.chainOk).toBe(true);
+      return { report, facts };
+    }
+
+    it('killed while the pump dispenses, restarted after it finished: QUERY finds DONE, the dose is completed with what the pump delivered, once', async () => {
+      // The pump measures 98 % of what it was asked: the record must hold the pump's figure, not the plan.
+      const { began, sim, target, env, d } = await killedMidDose(FAST_PUMP, 6, 0.25, { sim: { deliveryError: 0.98 } });
       // The pump finishes on its own, with no server listening.
-      const finished = await until('the pump to finish alone', async () => {
-        const t = await simTxn(sim, d.txn);
-        return t?.state === 'DONE' ? t : null;
-      });
+      const finished = await simTxnIn(sim, d, 'DONE', 'the pump to finish alone');
       expect(finished.deliveredMl).toBeCloseTo(sim1(d.plannedMl * 0.98), 1);
 
-      server = await cleanup.start(env);
-      ({ client, clinic } = await nurse(server.url));
+      const server = await cleanup.start(env);
+      const { client, clinic } = await nurse(server.url);
       // Asked after, not sent again: the card shows the patient dosed today.
       const html = await until('the dose completed after the restart', async () => {
         const h = await cardOf(client, clinic, d.code);
@@ -291,12 +304,8 @@ for (const driver of DRIVERS) {
       expect(pumpStepOf(fresh.html)).toBeNull();
       expect(kindOf(await cardOf(client, clinic, d.code))).toBe('already_dosed');
 
-      await server.stop('SIGTERM');
-      expect((await server.exited).code).toBe(0);
-      const report = await sim.report();
-      expect(report.dispenseCommands).toBe(1);
+      const { report, facts } = await stoppedFacts(server, sim, target, d);
       expect(report.transactions).toHaveLength(1);
-      const facts = await doseFacts(target, d.doseId);
       expect(facts.dose).toMatchObject({ status: 'completed', method: 'pump', outcome: 'given' });
       expect(facts.dose.ml).toBeCloseTo(finished.deliveredMl, 2);
       expect(facts.dose.givenMg).toBeCloseTo(Math.min(Number(d.confirm.mg), sim1(finished.deliveredMl * 10)), 1);
@@ -305,22 +314,13 @@ for (const driver of DRIVERS) {
       expect(facts.audits.map((a) => a.action)).toEqual(['dose_record', 'dose_pump_outcome']);
       expect(facts.audits[1]!.details).toMatchObject({ outcome: 'done' });
       expect(Number(facts.audits[1]!.details.ml)).toBeCloseTo(finished.deliveredMl, 2);
-      expect(facts.dosesThatDay).toBe(1);
-      expect(facts.chainOk).toBe(true);
       console.info(`pump-restart [${driver}] DONE while down: ${d.plannedMl} ml planned, ${finished.deliveredMl} ml delivered and recorded, ${Date.now() - began} ms`);
     }, 180_000);
 
     it('killed and restarted while the pump still dispenses: QUERY finds RUNNING, the dose is watched to DONE and never sent twice', async () => {
-      const began = Date.now();
-      const sim = await simulator();
-      const { target, env } = await fixture(sim, FAST_PUMP);
-      let server = await cleanup.start(env);
-      let { client, clinic } = await nurse(server.url);
-      const d = await startPumpDose(client, clinic, sim, 30);
-
-      await killMidDose(server, sim, d, 0.1);
-      server = await cleanup.start(env);
-      ({ client, clinic } = await nurse(server.url));
+      const { began, sim, target, env, d } = await killedMidDose(FAST_PUMP, 30, 0.1);
+      const server = await cleanup.start(env);
+      const { client, clinic } = await nurse(server.url);
       // The counter follows the dose again, with the pump's volume.
       const seenMl = await until('the pumping step after the restart', async () => {
         const h = await cardOf(client, clinic, d.code);
@@ -341,40 +341,25 @@ for (const driver of DRIVERS) {
       const t = (await simTxn(sim, d.txn))!;
       expect(t.state).toBe('DONE');
 
-      await server.stop('SIGTERM');
-      expect((await server.exited).code).toBe(0);
-      expect((await sim.report()).dispenseCommands).toBe(1);
-      const facts = await doseFacts(target, d.doseId);
+      const { facts } = await stoppedFacts(server, sim, target, d);
       expect(facts.dose).toMatchObject({ status: 'completed', method: 'pump' });
       expect(facts.dose.ml).toBeCloseTo(t.deliveredMl, 2);
       expect(facts.events.map((e) => e.kind)).toEqual(['dispense', 'done']);
       expect(facts.audits.map((a) => a.action)).toEqual(['dose_record', 'dose_pump_outcome']);
       expect(Number(facts.audits[1]!.details.ml)).toBeCloseTo(t.deliveredMl, 2);
-      expect(facts.dosesThatDay).toBe(1);
-      expect(facts.chainOk).toBe(true);
       console.info(`pump-restart [${driver}] RUNNING at restart: ${t.deliveredMl} ml delivered and recorded, ${Date.now() - began} ms`);
     }, 180_000);
 
     it('killed, and the pump faults while the server is down: after the restart the fault waits for the nurse, whose decision is recorded', async () => {
-      const began = Date.now();
-      const sim = await simulator();
-      const { target, env } = await fixture(sim, FAST_PUMP);
-      let server = await cleanup.start(env);
-      let { client, clinic } = await nurse(server.url);
       // faultAt is one-shot for the next transaction: set before the dose, at half of it.
       let faultMl = 0;
-      const d = await startPumpDose(client, clinic, sim, 10, (planned) => ({ faultAt: { code: 'OCCLUSION', ml: (faultMl = sim1(planned / 2)) } }));
-
-      await killMidDose(server, sim, d, 0.15);
-      const faulted = await until('the pump to fault alone', async () => {
-        const t = await simTxn(sim, d.txn);
-        return t?.state === 'FAULT' ? t : null;
-      });
+      const { began, sim, target, env, d } = await killedMidDose(FAST_PUMP, 10, 0.15, { behaviour: (planned) => ({ faultAt: { code: 'OCCLUSION', ml: (faultMl = sim1(planned / 2)) } }) });
+      const faulted = await simTxnIn(sim, d, 'FAULT', 'the pump to fault alone');
       expect(faulted.faultCode).toBe('OCCLUSION');
       expect(faulted.deliveredMl).toBeCloseTo(faultMl, 1);
 
-      server = await cleanup.start(env);
-      ({ client, clinic } = await nurse(server.url));
+      const server = await cleanup.start(env);
+      const { client, clinic } = await nurse(server.url);
       // TXN carries no fault code: the counter says the pump gave none, with the volume it reported.
       const html = await until('the fault step after the restart', async () => {
         const h = await cardOf(client, clinic, d.code);
@@ -388,17 +373,9 @@ for (const driver of DRIVERS) {
       expect(pumpStepOf(fresh.html)).not.toBe('pumping');
 
       // The nurse tops up by hand to the planned volume.
-      const decided = await hxPost(client, `/counter/pump/${d.doseId}/resolve`, { clinic, decision: 'top_up' });
-      expect(decided.status).toBe(200);
-      expect(decided.html).toContain('class="notice ok"');
-      const after = await cardOf(client, clinic, d.code);
-      expect(kindOf(after)).toBe('already_dosed');
-      expect(pumpStepOf(after)).toBeNull();
+      await decide(client, clinic, d, { decision: 'top_up' });
 
-      await server.stop('SIGTERM');
-      expect((await server.exited).code).toBe(0);
-      expect((await sim.report()).dispenseCommands).toBe(1);
-      const facts = await doseFacts(target, d.doseId);
+      const { facts } = await stoppedFacts(server, sim, target, d);
       const handMl = Math.round((d.plannedMl - faulted.deliveredMl) * 100) / 100;
       expect(facts.dose).toMatchObject({ status: 'completed', method: 'pump' });
       expect(facts.dose.ml).toBeCloseTo(d.plannedMl, 2);
@@ -411,24 +388,15 @@ for (const driver of DRIVERS) {
       expect(facts.audits.map((a) => a.action)).toEqual(['dose_record', 'dose_pump_outcome', 'dose_pump_resolve']);
       expect(facts.audits[1]!.details).toMatchObject({ outcome: 'fault', code: 'UNREPORTED' });
       expect(Number(facts.audits[1]!.details.ml)).toBeCloseTo(faulted.deliveredMl, 2);
-      expect(facts.dosesThatDay).toBe(1);
-      expect(facts.chainOk).toBe(true);
       console.info(`pump-restart [${driver}] FAULT while down: ${faulted.deliveredMl} ml by the pump + ${handMl} ml by hand, ${Date.now() - began} ms`);
     }, 180_000);
 
     it('restarted while the pump is unplugged: pending while it is away, unknown after the recovery grace, and nothing re-sent when it is back', async () => {
-      const began = Date.now();
-      const sim = await simulator();
-      const { target, env } = await fixture(sim, AWAY_PUMP);
-      let server = await cleanup.start(env);
-      let { client, clinic } = await nurse(server.url);
-      const d = await startPumpDose(client, clinic, sim, 6);
-
-      await killMidDose(server, sim, d, 0.2);
+      const { began, sim, target, env, d } = await killedMidDose(AWAY_PUMP, 6, 0.2);
       await sim.command({ cmd: 'unplug' });
-      server = await cleanup.start(env);
+      const server = await cleanup.start(env);
       const up = Date.now();
-      ({ client, clinic } = await nurse(server.url));
+      const { client, clinic } = await nurse(server.url);
 
       // Pending while the pump is away (the counter says it waits for the pump), then unknown at the grace.
       const seen: { state: ReturnType<typeof pumpStepOf>; at: number }[] = [];
@@ -457,10 +425,7 @@ for (const driver of DRIVERS) {
       expect(pumpStepOf(fresh.html)).not.toBe('pumping');
 
       // The pump went on alone and finished; plugged back, it is asked nothing and sent nothing.
-      const t = await until('the pump to finish alone', async () => {
-        const x = await simTxn(sim, d.txn);
-        return x?.state === 'DONE' ? x : null;
-      });
+      const t = await simTxnIn(sim, d, 'DONE', 'the pump to finish alone');
       await sim.command({ cmd: 'replug' });
       await until('the pump connected again', async () => logged(server, 'pump_connected').length > 0, 20_000);
       await sleep(1500); // several heartbeats
@@ -475,17 +440,9 @@ for (const driver of DRIVERS) {
       expect((await sim.report()).dispenseCommands).toBe(1);
 
       // The nurse looks at the cup: given, with the volume in it.
-      const decided = await hxPost(client, `/counter/pump/${d.doseId}/resolve`, { clinic, decision: 'given', ml: String(t.deliveredMl) });
-      expect(decided.status).toBe(200);
-      expect(decided.html).toContain('class="notice ok"');
-      const after = await cardOf(client, clinic, d.code);
-      expect(kindOf(after)).toBe('already_dosed');
-      expect(pumpStepOf(after)).toBeNull();
+      await decide(client, clinic, d, { decision: 'given', ml: String(t.deliveredMl) });
 
-      await server.stop('SIGTERM');
-      expect((await server.exited).code).toBe(0);
-      expect((await sim.report()).dispenseCommands).toBe(1);
-      const facts = await doseFacts(target, d.doseId);
+      const { facts } = await stoppedFacts(server, sim, target, d);
       expect(facts.dose).toMatchObject({ status: 'completed', method: 'pump' });
       expect(facts.dose.ml).toBeCloseTo(t.deliveredMl, 2);
       expect(facts.events.map((e) => e.kind)).toEqual(['dispense', 'unknown', 'resolve']);
@@ -493,8 +450,6 @@ for (const driver of DRIVERS) {
       expect(facts.audits.map((a) => a.action)).toEqual(['dose_record', 'dose_pump_outcome', 'dose_pump_resolve']);
       expect(facts.audits[1]!.details).toMatchObject({ outcome: 'unknown' });
       expect(Number(facts.audits[2]!.details.ml)).toBeCloseTo(t.deliveredMl, 2);
-      expect(facts.dosesThatDay).toBe(1);
-      expect(facts.chainOk).toBe(true);
       console.info(`pump-restart [${driver}] unplugged at restart: unknown after ${firstUnknown} ms (grace ${AWAY_GRACE_MS}), ${t.deliveredMl} ml found in the cup, ${Date.now() - began} ms`);
     }, 180_000);
   });
