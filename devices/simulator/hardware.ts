@@ -141,6 +141,8 @@ export class PumpHardware {
     m.timers.progress = this.clock.setInterval(() => {
       if (!m.rec) return;
       m.rec.deliveredMl = this.deliveredOf(m.rec);
+      // A late silence timer (a loaded machine) must not let a PROGRESS past the silence volume out first.
+      if (m.silenceAtMl !== null && m.rec.deliveredMl >= m.silenceAtMl) this.goSilent(m);
       this.send({ type: 'PROGRESS', txn: m.rec.txn, ml: m.rec.deliveredMl });
       this.save(); // so a simulator killed mid-dose still knows roughly how much went out
     }, this.behaviour.progressIntervalMs);

@@ -438,7 +438,10 @@ export function pumpDriverSuite(transport: string, makeRig: RigFactory, caps: Su
         await expect(rig.driver.status()).resolves.toEqual({ state: 'IDLE', reservoirMl: 1000, calFactor: 1 });
         await expect(rig.driver.identify()).resolves.toMatchObject({ serial: SERIAL });
         const r = await rig.report();
-        expect(r.framesIn).toBe(SUITE_OPTIONS.commandRetries + 1 + 2);
+        // HELLO's tries, then STATUS and HELLO; on a loaded machine STATUS may wait behind the last late answer and be asked
+        // again (STATUS is safe to repeat) — what matters is that no late answer was taken for it.
+        expect(r.framesIn).toBeGreaterThanOrEqual(SUITE_OPTIONS.commandRetries + 1 + 2);
+        expect(r.framesIn).toBeLessThanOrEqual(2 * (SUITE_OPTIONS.commandRetries + 1) + 1);
         expect(r.badFramesIn).toBe(0);
       });
     });

@@ -22,8 +22,8 @@ import { hasSocat, startSimulator } from './pump-sim.ts';
 /** 09:00 in Hải Phòng on Monday 23 November 2026. */
 export const MORNING = new Date('2026-11-23T02:00:00Z');
 export const TODAY = '2026-11-23';
-/** Short driver timeouts: a lost pump or a garbled frame takes about a second, not the specification's minutes. */
-export const FAST = pumpOptions({ answerTimeoutMs: 300, silenceMs: 800, queryIntervalMs: 300, queryRetries: 2, statusIntervalMs: 250, reconnectMs: 250 });
+/** Short driver timeouts: a lost pump or a garbled frame takes about a second, not the specification's seconds; the answer timeout keeps room for a loaded CI machine. */
+export const FAST = pumpOptions({ answerTimeoutMs: 1000, silenceMs: 800, queryIntervalMs: 300, queryRetries: 2, statusIntervalMs: 250, reconnectMs: 250 });
 /** Every patient here takes 80 mg of a 10 mg/ml solution: 8 ml. */
 export const PLANNED_ML = 8;
 
