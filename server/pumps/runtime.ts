@@ -14,6 +14,7 @@ import type { DispenseOutcome } from '../../devices/pump.ts';
 import type { Clock } from '../clock.ts';
 import type { Logger } from '../log.ts';
 import { pendingOnPump, recordLateReport, recordPumpOutcome } from '../services/pump-doses.ts';
+import { recordAlarm } from '../services/pumps.ts';
 import { Station, type PumpConfig, type Readiness } from './station.ts';
 
 export type LineFactory = (p: PumpConfig, opts: PumpOptions) => Line;
@@ -71,7 +72,14 @@ export class PumpRuntime {
     for (const c of configs) {
       const s = this.stations.get(c.id);
       if (s) s.config = c;
-      else this.stations.set(c.id, new Station(c, this.openLine(c, this.opts), this.opts, this.deps.logger, (x) => void this.recover(x)));
+      else {
+        const station = new Station(c, this.openLine(c, this.opts), this.opts, this.deps.logger, (x) => void this.recover(x));
+        // An alarm with no dose running (RESERVOIR_LOW, DOOR_OPEN when idle) goes into the pump's log for the pump page.
+        station.driver.onEvent((e) => {
+          if (e.type === 'alarm') void recordAlarm(this.deps, c.id, e.code).catch(() => this.deps.logger.warn('pump_alarm_not_recorded', { pumpId: c.id }));
+        });
+        this.stations.set(c.id, station);
+      }
     }
   }
 

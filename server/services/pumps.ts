@@ -70,6 +70,11 @@ export async function confirmPump({ db, clock }: ServiceDeps, actor: Actor, pump
   });
 }
 
+/** An alarm the pump raised on its own (no dose running): a device fact for the pump's log. */
+export async function recordAlarm({ db, clock }: ServiceDeps, pumpId: string, code: string): Promise<void> {
+  await event(db, pumpId, 'alarm', { code }, null, clock.now());
+}
+
 export async function recordPrime({ db, clock }: ServiceDeps, actor: Actor, pump: PumpRow, ml: number): Promise<void> {
   const now = clock.now();
   await db.transaction(async (tx) => {

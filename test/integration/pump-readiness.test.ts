@@ -200,6 +200,19 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
     expect(w.readiness()).toEqual({ state: 'blocked', reason: 'calibration_due' });
   });
 
+  it("an alarm the idle pump raises (RESERVOIR_LOW) goes into the pump's log and shows on its page", async () => {
+    const w = await world();
+    await w.sim.command({ cmd: 'alarm', code: 'RESERVOIR_LOW' });
+    const [alarm] = await until('the alarm to be recorded', async () => {
+      const rows = await pumpEventsOf(w.db, w.pump.id, 'alarm');
+      return rows.length ? rows : null;
+    });
+    expect(alarm!.details).toEqual({ code: 'RESERVOIR_LOW' });
+    expect(alarm!.doseId).toBeNull();
+    const page = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(page.html).toContain(esc(t.pump_event_alarm({ code: 'RESERVOIR_LOW' })));
+  });
+
   it('day close: the volume the pump reported for the day matches the records (a fault topped up by hand included)', async () => {
     const w = await world({ behaviour: { deliveryError: 0.99 } });
     const a = await w.addPatient('Vũ Văn Hải');
