@@ -68,6 +68,8 @@ async function page(c: Ctx, id: string, extra: Partial<Pick<PumpPageView, 'notic
   const parsed = Uuid.safeParse(id);
   if (!parsed.success) throw new NotFound('pump');
   const row = await getPump(c.var.deps.db, parsed.data, scope);
+  // The page shows the pump as it is now, not as the last heartbeat found it (a calibration or a test volume just changed it).
+  await c.var.deps.pumps?.station(row.id)?.tick();
   const { tz, clinics } = await zones(c);
   const [withName] = (await listPumps(c.var.deps.db, scope)).filter((p) => p.id === row.id);
   const log = await pumpLog(c.var.deps.db, row.id);
