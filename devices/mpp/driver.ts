@@ -45,6 +45,9 @@ class TxnWatch {
   private resolveOutcome!: (o: DispenseOutcome) => void;
   /** While QUERY runs, a silence timer must not start a second recovery. */
   recovering = false;
+  /** Resolves when a recovery learns the pump has the transaction (PENDING or RUNNING): a lost ACK that was not lost after all. */
+  readonly resumed: Promise<void>;
+  private resolveResumed!: () => void;
 
   constructor(
     readonly txn: string,
@@ -54,6 +57,11 @@ class TxnWatch {
     private readonly onSettle: (w: TxnWatch, o: DispenseOutcome) => void,
   ) {
     this.outcome = new Promise((r) => (this.resolveOutcome = r));
+    this.resumed = new Promise((r) => (this.resolveResumed = r));
+  }
+
+  running(): void {
+    this.resolveResumed();
   }
 
   get done(): boolean {
@@ -178,7 +186,7 @@ export class MppDriver implements Pump {
       }
       // No answer, a garbled frame, or the line dropped: whether the pump took it is unknown. Ask, never resend.
       void this.recover(watch);
-      const first = await Promise.race([watch.outcome, this.runningOrSettled(watch)]);
+      const first = await Promise.race([watch.outcome, watch.resumed.then(() => 'running' as const)]);
       return first === 'running' ? { acked: true } : { acked: false, outcome: first };
     })();
     return { txn, started, outcome: watch.outcome };
@@ -263,19 +271,6 @@ export class MppDriver implements Pump {
     if (this.recent.size > RECENT_OUTCOMES) this.recent.delete(this.recent.keys().next().value!);
   }
 
-  /** Resolves 'running' as soon as the recovery learns the pump has the transaction. */
-  private runningOrSettled(w: TxnWatch): Promise<'running'> {
-    return new Promise((resolve) => {
-      const check = setInterval(() => {
-        if (w.done) clearInterval(check);
-        else if (!w.recovering) {
-          clearInterval(check);
-          resolve('running');
-        }
-      }, 10);
-    });
-  }
-
   /**
    * The protocol's recovery: QUERY, then up to queryRetries more, queryIntervalMs
    * apart. A transaction still running goes back to being watched; one the pump
@@ -307,6 +302,7 @@ export class MppDriver implements Pump {
             case 'PENDING':
             case 'RUNNING':
               w.recovering = false;
+              w.running();
               w.progress(Math.max(w.lastMl, a.ml));
               w.arm();
               return;

@@ -43,7 +43,6 @@ export class Station {
   readonly driver: Pump;
   identity: PumpIdentity | null = null;
   status: PumpStatus | null = null;
-  lastSeenAt: Date | null = null;
   /** STATUS answered on the last beat: a pump switched off with its line still open stops answering. */
   answering = false;
   readonly active = new Map<string, ActiveDose>();
@@ -103,7 +102,6 @@ export class Station {
       if (fresh) this.identity = await this.driver.identify();
       this.status = await this.driver.status();
       this.answering = true;
-      this.lastSeenAt = new Date();
       if (fresh) {
         this.logger.info('pump_connected', { pumpId: this.config.id, matches: this.identity?.serial === this.config.expectedSerial });
         this.onConnected(this);

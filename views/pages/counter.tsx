@@ -6,6 +6,7 @@
 import type { ViewContext } from '../context.ts';
 import { formatDay, formatNumber, formatTime } from '../format.ts';
 import type { Messages } from '../i18n/index.ts';
+import type { Readiness } from '../../server/pumps/station.ts';
 import { Layout } from '../layout.tsx';
 import { PumpProgress, PumpResolve, pumpNotReadyText } from './counter-pump.tsx';
 
@@ -40,7 +41,8 @@ export interface CardView {
   pump: { id: string; name: string; readiness: PumpReadiness } | null;
 }
 
-export type PumpReadiness = { state: 'ready' | 'offline' | 'busy' } | { state: 'blocked'; reason: 'unconfirmed' | 'serial_mismatch' | 'calibration_due' | 'fault' };
+/** What the station says the pump may do now (server/pumps/station.ts decides it). */
+export type PumpReadiness = Readiness;
 
 /** A pump dose waiting for a person: after a fault (pump delivered `ml` and stopped), silence (unknown), or a restart still asking the pump. */
 export interface ResolveView {
