@@ -579,6 +579,27 @@ export const doseSlots = pgTable(
 );
 
 /**
+ * Derived from dose_slots, never written by the application: a patient's
+ * covered days in chains where no two consecutive covered days are more than
+ * 30 apart (R18: 30 consecutive uncovered days are a dropout), one row per
+ * chain. Kept in step by triggers on dose_slots in the slot's own transaction
+ * (db/migrations/0018), rebuilt by mp_coverage_rebuild() after a load that
+ * bypasses them. The retention reports read a run's first gap from it
+ * instead of walking two years of slots per patient.
+ */
+export const coverageSpans = pgTable(
+  'coverage_spans',
+  {
+    patientId: uuid('patient_id')
+      .notNull()
+      .references(() => patients.id),
+    fromDay: date('from_day', { mode: 'string' }).notNull(),
+    toDay: date('to_day', { mode: 'string' }).notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.patientId, t.fromDay] }), check('coverage_spans_order_ck', sql`from_day <= to_day`)],
+);
+
+/**
  * Check-in at a reception desk or a self check-in tablet: the patient joins
  * the counter's queue. One row per patient, clinic and service day (a second
  * scan finds the first); calling the patient to the counter stamps it. Not a

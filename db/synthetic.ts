@@ -3,7 +3,7 @@
 // order in force. Deterministic for a seed, written in batches.
 import { sql } from 'drizzle-orm';
 import type { Db } from './client.ts';
-import { rows } from './sql.ts';
+import { pgArray, rows } from './sql.ts';
 import { fold } from './fold.ts';
 import { clinicCounters, doseOrders, doses, doseSlots, episodes, patients } from './schema.ts';
 
@@ -59,6 +59,15 @@ async function withoutTriggers(tx: Db): Promise<void> {
   // Only a superuser may (PGlite's user is one; a production role usually is not: then the triggers just run).
   const [su] = await rows<{ on: boolean }>(tx, sql`select current_setting('is_superuser') = 'on' as on`);
   if (su?.on) await tx.execute(sql`set local session_replication_role = replica`);
+}
+
+/**
+ * Derived rows the skipped triggers would have kept (coverage_spans) made
+ * again from the slots just written, for these patients. Called whether or
+ * not the triggers ran: the rebuild gives the same rows.
+ */
+export async function rebuildCoverage(tx: Db, patientIds: readonly string[] | null): Promise<void> {
+  await tx.execute(patientIds === null ? sql`select mp_coverage_rebuild(null)` : sql`select mp_coverage_rebuild(${pgArray(patientIds)}::uuid[])`);
 }
 
 /** Writes `count` patients spread over the clinics; returns how many were written. */
@@ -151,6 +160,7 @@ export async function seedPatients(db: Db, o: SyntheticOptions): Promise<number>
           await tx.insert(doseSlots).values(rows.map((d) => ({ patientId: d.patientId, serviceDay: d.serviceDay, part: 1, doseId: d.id })));
         }
       }
+      await rebuildCoverage(tx, inserted.map((p) => p.id));
     });
   }
   for (const [clinicId, n] of next) {
@@ -192,6 +202,7 @@ export async function seedProgrammeHistory(db: Db, o: HistoryOptions): Promise<n
   }
   await db.transaction(async (tx) => {
     await withoutTriggers(tx);
+    const seeded: string[] = [];
     for (let i = 0; i < o.count; i++) {
       const home = i % 2 === 0 ? facility : satellite;
       const n = next.get(home.id)! + 1;
@@ -212,6 +223,7 @@ export async function seedProgrammeHistory(db: Db, o: HistoryOptions): Promise<n
           phoneDigits: phone,
         })
         .returning({ id: patients.id });
+      seeded.push(p!.id);
       const mg = r.int(5, 12) * 10;
       const referral = r.pick(REFERRAL_SOURCES);
       /** An episode with its covered days: attends about 92% of the days of [from, from + days). Returns the last covered day. */
@@ -277,6 +289,7 @@ export async function seedProgrammeHistory(db: Db, o: HistoryOptions): Promise<n
         }
       }
     }
+    await rebuildCoverage(tx, seeded);
   });
   for (const [clinicId, n] of next) {
     await db.insert(clinicCounters).values({ clinicId, nextPatientNumber: n }).onConflictDoUpdate({ target: clinicCounters.clinicId, set: { nextPatientNumber: n } });

@@ -6,6 +6,8 @@ import postgres from 'postgres';
 import { openDatabase, type Database, type Db } from '../../db/client.ts';
 import { ensureAdminUnits } from '../../db/reference-data.ts';
 import { seedDemo } from '../../db/seed.ts';
+import { rebuildCoverage } from '../../db/synthetic.ts';
+import { sql } from 'drizzle-orm';
 
 export const BENCH_PASSWORD = 'bench-pass-1234';
 
@@ -75,4 +77,15 @@ export async function openBenchDatabase(serverUrl: string | undefined): Promise<
     throw e;
   }
   return { db: database.db, kind: database.kind, label, close };
+}
+
+/**
+ * coverage_spans made again from every slot: the seeds load dose_slots with
+ * the triggers off (session_replication_role = replica), which keep it.
+ */
+export async function rebuildCoverageAll(db: Db): Promise<void> {
+  await db.transaction(async (tx) => {
+    await tx.execute(sql`set local work_mem = '256MB'`);
+    await rebuildCoverage(tx, null);
+  });
 }

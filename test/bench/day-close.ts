@@ -39,6 +39,7 @@
 //              row and does nothing.
 // `alerts` is what the close of D raised; the dropout alerts of both closes
 // are checked against the plan.
+import { rebuildCoverageAll } from './database.ts';
 import { secondsSince, stepTimer, type Measure } from './measure.ts';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
@@ -329,6 +330,8 @@ export async function seedDayClose(db: Db, kind: 'pglite' | 'postgres', scale: C
     }
   });
 
+  await step('coverage spans rebuilt from the slots', () => rebuildCoverageAll(db));
+
   // The patients with a dropout alert due at the close of each day, from the plan (the regular
   // patients never miss 30 days in a row; the others' last covered day is their last dose's).
   const plan = await rows<{ kind: string; first_day: string; last_day: string; hold: boolean }>(
@@ -342,7 +345,7 @@ export async function seedDayClose(db: Db, kind: 'pglite' | 'postgres', scale: C
 
   await step('vacuum (analyze) and checkpoint', async () => {
     // As autovacuum would have left them (hint bits, the visibility map the index-only scans rely on, statistics).
-    await db.execute(sql`vacuum (analyze) dose_slots, patients, episodes, dose_orders, contacts, urine_tests, swallow_checks, clinics, users, user_clinics`);
+    await db.execute(sql`vacuum (analyze) dose_slots, coverage_spans, patients, episodes, dose_orders, contacts, urine_tests, swallow_checks, clinics, users, user_clinics`);
     await db.execute(sql`analyze doses`);
     // The load's dirty pages written now rather than during the close.
     await db.execute(sql`checkpoint`);

@@ -24,6 +24,7 @@
 // them, the contacts logged before the last), so the alerts a real clinic
 // would have are there, open and closed; today is not closed yet: the
 // counsellor's morning, the list counted as of yesterday.
+import { rebuildCoverageAll } from './database.ts';
 import { secondsSince, stepTimer, type Measure } from './measure.ts';
 import { MISSED_PAGE_SIZE } from '../../views/pages/followup.tsx';
 import { sql, type SQL } from 'drizzle-orm';
@@ -162,6 +163,8 @@ export async function seedMissedList(db: Db, log: (line: string) => void): Promi
     }),
   );
 
+  await step('coverage spans rebuilt from the slots', () => rebuildCoverageAll(db));
+
   // The days up to the day before yesterday closed in turn, each at 18:00 (after the clinic's 17:00 closing).
   let raised = 0;
   const close = async (day: string) => {
@@ -198,7 +201,7 @@ export async function seedMissedList(db: Db, log: (line: string) => void): Promi
   await step('yesterday closed', () => close(yesterday));
   await db.execute(sql`drop table ${PLAN}`);
 
-  await step('vacuum (analyze)', () => db.execute(sql`vacuum (analyze) doses, dose_slots, patients, episodes, dose_orders, contacts, alerts, day_closes, users, user_clinics, clinics`));
+  await step('vacuum (analyze)', () => db.execute(sql`vacuum (analyze) doses, dose_slots, coverage_spans, patients, episodes, dose_orders, contacts, alerts, day_closes, users, user_clinics, clinics`));
   const [open] = await rows<{ n: number }>(db, sql`select count(*)::int as n from alerts where clinic_id = ${clinicId}::uuid and closed_at is null`);
   return { clinicId, counsellorId: staff.counsellor, today, doseRows, contacts, alerts: { raised, open: Number(open?.n ?? 0) }, seconds: seconds(started), steps };
 }

@@ -48,6 +48,7 @@
 // BENCH_REPORT_EXPLAIN=1, the slowest part is run once more under EXPLAIN
 // (ANALYZE, BUFFERS) and its plan logged (stderr). The issue's goal, under
 // 2 s at the full scale, is reported, never asserted.
+import { rebuildCoverageAll } from './database.ts';
 import { availableParallelism, loadavg } from 'node:os';
 import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
@@ -398,6 +399,7 @@ export async function seedHistory(db: Db, kind: 'pglite' | 'postgres', o: Histor
       }
     });
   }
+  await step('coverage spans rebuilt from the slots', () => rebuildCoverageAll(db));
   const [re] = await rows<{ n: number }>(db, sql`select count(*)::int as n from ${plan} where ep2_kind = 're_enrolment'`);
   const runStarts = await rows<{ kind: 'first' | 're_enrolment'; day: string; n: number }>(
     db,
@@ -410,7 +412,7 @@ export async function seedHistory(db: Db, kind: 'pglite' | 'postgres', o: Histor
 
   await step('vacuum (analyze) and checkpoint', async () => {
     // As autovacuum would have left them (hint bits, the visibility map, statistics).
-    await db.execute(sql`vacuum (analyze) dose_slots, doses, patients, episodes, dose_orders, clinics, users, user_clinics`);
+    await db.execute(sql`vacuum (analyze) dose_slots, coverage_spans, doses, patients, episodes, dose_orders, clinics, users, user_clinics`);
     if (kind === 'postgres') await db.execute(sql`checkpoint`);
   });
   const [after] = await rows<{ n: number }>(db, sql`select count(*)::int as n from doses`);
