@@ -393,6 +393,11 @@ export const episodes = pgTable(
     uniqueIndex('episodes_one_open_uq').on(t.patientId).where(sql`end_date is null`),
     // The reports follow a transfer to the episode that continues it (issue 6).
     index('episodes_transferred_from_idx').on(t.transferredFromId).where(sql`transferred_from_id is not null`),
+    // The dashboard's "in treatment today" (issue 6): the open episodes of a clinic counted from the index alone,
+    // the ended ones that still count (an end after the day, a transfer out whose next episode starts later) found apart.
+    index('episodes_open_clinic_idx').on(t.clinicId, t.startDate, t.patientId).where(sql`end_date is null`),
+    index('episodes_ended_clinic_idx').on(t.clinicId, t.endDate).where(sql`end_date is not null`),
+    index('episodes_transfer_out_idx').on(t.clinicId, t.endDate).where(sql`end_reason = 'transferred_out'`),
     check('episodes_kind_ck', inList('kind', EPISODE_KINDS)),
     check('episodes_end_ck', sql`(end_date is null) = (end_reason is null) and (end_date is null or end_date >= start_date)`),
   ],

@@ -81,6 +81,33 @@ const num = (v: unknown) => Number(v ?? 0);
 const mgOrNull = (v: unknown) => (v === null || v === undefined ? null : Math.round(Number(v) * 10) / 10);
 
 /**
+ * The episodes in treatment on `day` (alias e; see the header), as patient
+ * ids: those still open, those whose end is after the day, and transfers out
+ * whose next episode starts after it (their end, EFF_END, is that start).
+ * The same episodes as `start_date <= day and (EFF_END is null or EFF_END >
+ * day)`, each found on its own partial index instead of reading every
+ * episode the clinic ever had.
+ */
+const inTreatmentOn = (where: SQL, day: SQL) => sql`(
+  select e.patient_id from episodes e where ${where} and e.end_date is null and e.start_date <= ${day}
+  union all
+  select e.patient_id from episodes e where ${where} and e.end_date > ${day} and e.start_date <= ${day}
+  union all
+  select e.patient_id from episodes e where ${where} and e.end_reason = 'transferred_out' and e.end_date <= ${day} and ${EFF_END} > ${day}
+)`;
+
+/**
+ * The episodes that ended in [from, to] (alias e; EFF_END in it): an end day
+ * in it, or a transfer out before it whose next episode started in it. On
+ * the ended episodes' partial indexes, not every episode of the clinic.
+ */
+const endedIn = (where: SQL, from: SQL, to: SQL) => sql`(
+  select e.* from episodes e where ${where} and e.end_date between ${from} and ${to} and ${EFF_END} <= ${to}
+  union all
+  select e.* from episodes e where ${where} and e.end_reason = 'transferred_out' and e.end_date < ${from} and ${EFF_END} between ${from} and ${to}
+)`;
+
+/**
  * A transfer out that continues in another of `scope`'s clinics (alias e):
  * inside the group it is not an end.
  */
@@ -106,13 +133,13 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
         from clinics where id = any(${scope})
       ), cm as (select c.*, date_trunc('month', c.today)::date as month_from from c)
       select cm.id, cm.code, cm.name, cm.kind, cm.today::text as today, cm.month_from::text as month_from,
-        (select count(*)::int from episodes e where e.clinic_id = cm.id and e.start_date <= cm.today and (${EFF_END} is null or ${EFF_END} > cm.today)) as active_today,
+        (select count(*)::int from ${inTreatmentOn(sql`e.clinic_id = cm.id`, sql`cm.today`)} a) as active_today,
         dm.doses_today, dm.doses_month, dm.mg_month, dm.patient_days, dm.avg_mg,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 'first' and e.start_date between cm.month_from and cm.today) as new_month,
         (select count(*)::int from episodes e where e.clinic_id = cm.id and e.kind = 're_enrolment' and e.start_date between cm.month_from and cm.today) as re_month,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
-           select e.end_reason, count(*)::int as n from episodes e
-           where e.clinic_id = cm.id and ${EFF_END} between cm.month_from and cm.today group by e.end_reason) r) as ended,
+           select e.end_reason, count(*)::int as n from ${endedIn(sql`e.clinic_id = cm.id`, sql`cm.month_from`, sql`cm.today`)} e
+           group by e.end_reason) r) as ended,
         (select count(distinct a.patient_id)::int from alerts a
           where a.clinic_id = cm.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients
       from cm
@@ -149,10 +176,10 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
     db,
     sql`
       select
-        (select count(distinct e.patient_id)::int from episodes e where e.clinic_id = any(${scope}) and e.start_date <= ${first.today}::date and (${EFF_END} is null or ${EFF_END} > ${first.today}::date)) as active_today,
+        (select count(distinct a.patient_id)::int from ${inTreatmentOn(sql`e.clinic_id = any(${scope})`, sql`${first.today}::date`)} a) as active_today,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
-           select e.end_reason, count(*)::int as n from episodes e
-           where e.clinic_id = any(${scope}) and ${EFF_END} between ${first.monthFrom}::date and ${first.today}::date and not (${internalTransferOut(scope)})
+           select e.end_reason, count(*)::int as n from ${endedIn(sql`e.clinic_id = any(${scope})`, sql`${first.monthFrom}::date`, sql`${first.today}::date`)} e
+           where not (${internalTransferOut(scope)})
            group by e.end_reason) r) as ended,
         (select count(distinct a.patient_id)::int from alerts a
           where a.clinic_id = any(${scope}) and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients`,

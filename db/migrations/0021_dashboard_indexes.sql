@@ -1,0 +1,3 @@
+CREATE INDEX "episodes_open_clinic_idx" ON "episodes" USING btree ("clinic_id","start_date","patient_id") WHERE end_date is null;--> statement-breakpoint
+CREATE INDEX "episodes_ended_clinic_idx" ON "episodes" USING btree ("clinic_id","end_date") WHERE end_date is not null;--> statement-breakpoint
+CREATE INDEX "episodes_transfer_out_idx" ON "episodes" USING btree ("clinic_id","end_date") WHERE end_reason = 'transferred_out';
