@@ -75,6 +75,8 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
       ? sql`e.kind = 'transfer_in' and exists (select 1 from episodes prev where prev.id = e.transferred_from_id and prev.clinic_id = any(${scope}))`
       : sql`e.kind = 'transfer_in' and e.transferred_from_id is not null`;
   const episodesOf = chaining === 'scope' ? sql`e.clinic_id = any(${scope})` : sql`e.patient_id in (select patient_id from episodes where clinic_id = any(${scope}))`;
+  // Who the patient is (sex, age) is read only for a filter on it.
+  const withPerson = f.sex !== undefined || f.ageBand !== undefined;
   // The cross-section needs only the runs going on that day.
   const runWhere =
     chaining === 'scope'
@@ -86,32 +88,31 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
         over (partition by e.patient_id order by e.start_date, e.created_at, e.id) as run_no
       from episodes e
       where e.start_date <= ${day} and ${episodesOf}
+    ), run_ep as (
+      -- One pass over the runs' episodes in order (a window), not an ordered aggregate per column and run.
+      select ep.patient_id, ep.run_no,
+        first_value(ep.clinic_id) over w as first_clinic,
+        last_value(ep.clinic_id) over w as last_clinic,
+        first_value(ep.kind) over w as kind,
+        first_value(ep.referral_source) over w as referral,
+        first_value(ep.start_date) over w as started,
+        last_value(ep.end_date) over w as end_date,
+        last_value(ep.end_reason) over w as end_reason,
+        row_number() over w as nth
+      from ep
+      window w as (partition by ep.patient_id, ep.run_no order by ep.start_date, ep.created_at, ep.id rows between unbounded preceding and unbounded following)
     ), run as (
-      select patient_id, run_no,
-        (array_agg(clinic_id order by start_date, created_at, id))[1] as first_clinic,
-        (array_agg(clinic_id order by start_date desc, created_at desc, id desc))[1] as last_clinic,
-        (array_agg(kind order by start_date, created_at, id))[1] as kind,
-        (array_agg(referral_source order by start_date, created_at, id))[1] as referral,
-        min(start_date) as started,
-        (array_agg(end_date order by start_date desc, created_at desc, id desc))[1] as end_date,
-        (array_agg(end_reason order by start_date desc, created_at desc, id desc))[1] as end_reason
-      from ep group by patient_id, run_no
+      select * from run_ep where nth = 1
     ), r0 as (
       select run.*, ${chaining === 'scope' ? sql`run.first_clinic` : sql`run.last_clinic`} as clinic_id,
-        case when run.end_date <= ${day} then run.end_date end as end_seen, p.sex, p.birth_date
-      from run join patients p on p.id = run.patient_id
+        case when run.end_date <= ${day} then run.end_date end as end_seen,
+        ${withPerson ? sql`p.sex, p.birth_date` : sql`null::text as sex, null::date as birth_date`}
+      from run ${withPerson ? sql`join patients p on p.id = run.patient_id` : sql``}
       where ${runWhere}
         ${f.sex ? sql`and p.sex = ${f.sex}` : sql``}
         ${f.referral !== undefined ? sql`and run.referral = ${f.referral}` : sql``}
-    ), r1 as (
-      select r0.*, fd.first_day,
-        least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to
-      from r0
-      cross join lateral (select min(s.service_day) as first_day from dose_slots s
-        where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day})) fd
-      where fd.first_day is not null
     ), r2 as (
-      ${gaps === 'spans' ? gapFromSpans : gapFromSlots}
+      ${gaps === 'spans' ? fromSpans(day) : fromSlots(day)}
     ), r3 as (
       select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= least(coalesce(r2.end_seen, ${day}), ${day}) then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
     ), runs0 as (
@@ -127,34 +128,54 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
 }
 
 /**
- * e: the last covered day before the run's first gap of 30 or more uncovered
- * days, or its last covered day up to seen_to (alias r1 → r2). The chain of
- * coverage_spans that holds the first dose (one probe of its key) ends at
- * the first such gap; where it runs past seen_to (slots after the day seen,
- * or after the run's end), e is the latest covered day from the first dose to
- * seen_to, which the chain holds (a second probe). At 60,000 patients × 2
- * years this replaced a walk through the slots in steps of up to 30 days,
- * some 25 probes a run.
+ * Each run's first dose (first_day: its first covered day from its start to
+ * the day it is seen to, asOf or its end) and e, the last covered day before
+ * its first gap of 30 or more uncovered days where that gap can show by
+ * seen_to (alias r0 → r2).
+ *
+ * From coverage_spans: the patient's first chain that reaches the run's
+ * start (one probe of its key). A chain that begins on or after the start
+ * begins with the run's first dose; one that began before it (a re-enrolment
+ * within 30 days of the last run's doses) holds it, found in the slots. The
+ * chain ends at the run's first such gap. Where it runs past seen_to, e is
+ * left null: the chain's next covered day after any day up to seen_to is at
+ * most 30 days on and after seen_to, so no dropout falls on a day the run is
+ * seen (e + 30 > seen_to: after `asOf`, or on or after the run's end, which
+ * then comes first); e is read for that dropout only (r3). At 60,000
+ * patients × 2 years this replaced a probe of the slots for the first dose
+ * and a walk through them in steps of up to 30 days, some 25 probes a run.
  */
-const gapFromSpans = sql`
-      select r1.*,
-        case when sp.to_day <= r1.seen_to then sp.to_day
-          else coalesce((select max(s.service_day) from dose_slots s
-                         where s.patient_id = r1.patient_id and s.service_day >= r1.first_day and s.service_day <= r1.seen_to), r1.first_day)
-        end as e
-      from r1 cross join lateral (
-        select cs.to_day from coverage_spans cs
-        where cs.patient_id = r1.patient_id and cs.from_day <= r1.first_day
-        order by cs.from_day desc limit 1
-      ) sp`;
+const fromSpans = (day: SQL) => sql`
+      select r1.*, case when r1.chain_end <= r1.seen_to then r1.chain_end end as e
+      from (
+        select r0.*, sp.to_day as chain_end, least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to,
+          case when sp.from_day >= r0.started then sp.from_day
+            else (select min(s.service_day) from dose_slots s
+                  where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day}))
+          end as first_day
+        from r0 cross join lateral (
+          select cs.from_day, cs.to_day from coverage_spans cs
+          where cs.patient_id = r0.patient_id and cs.to_day >= r0.started
+          order by cs.from_day limit 1
+        ) sp
+      ) r1
+      where r1.first_day <= least(coalesce(r1.end_seen, ${day}), ${day})`;
+
 /**
- * The same e read from the slots alone, walking each run in steps of up to
- * 30 days (one probe of the slots' index per step, some 25 a run over two
- * years): the reference the tests hold gapFromSpans to.
+ * The same read from the slots alone: the first dose by a probe of the
+ * slots' index, e by walking each run in steps of up to 30 days (one probe
+ * per step, some 25 a run over two years). The reference the tests hold
+ * fromSpans to.
  */
-const gapFromSlots = sql`
+const fromSlots = (day: SQL) => sql`
       select r1.*, w.e
-      from r1 cross join lateral (
+      from (
+        select r0.*, fd.first_day, least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to
+        from r0
+        cross join lateral (select min(s.service_day) as first_day from dose_slots s
+          where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day})) fd
+        where fd.first_day is not null
+      ) r1 cross join lateral (
         with recursive walk(d) as (
           select r1.first_day
           union all

@@ -2,8 +2,8 @@
 // coverage_spans, a table derived from the dose slots. These tests hold it to
 // the reading straight from the slots (the walk the page used before): the
 // same R22 cohorts, Kaplan–Meier steps and Circular 05 counts, on many days,
-// over synthetic programme histories, random attendance, late entries and
-// released slots. Both databases.
+// over synthetic programme histories, random attendance, late entries,
+// released slots and re-enrolments soon after an end. Both databases.
 import fc from 'fast-check';
 import { and, eq } from 'drizzle-orm';
 import { beforeAll, expect, it } from 'vitest';
@@ -52,7 +52,7 @@ describeEachDatabase('retention from coverage_spans equals retention from the sl
     }
   });
 
-  it('R18 R22 random attendance, episode ends, late entries and released slots, seen on random days', async () => {
+  it('R18 R22 random attendance, episode ends, re-enrolments, late entries and released slots, seen on random days', async () => {
     const { db } = get();
     const start = addDays(TODAY, -200);
     const history = fc.record({
@@ -60,6 +60,8 @@ describeEachDatabase('retention from coverage_spans equals retention from the sl
       late: fc.uniqueArray(fc.integer({ min: 0, max: 199 }), { maxLength: 5 }),
       released: fc.array(fc.nat(), { maxLength: 4 }),
       endAfter: fc.option(fc.integer({ min: 1, max: 199 }), { freq: 2 }),
+      // After the end, a re-enrolment this many days later: within 30 days of the last doses, its run starts inside their chain.
+      reEnrolAfter: fc.option(fc.integer({ min: 0, max: 40 }), { freq: 2 }),
       asOf: fc.array(fc.integer({ min: 0, max: 210 }), { minLength: 1, maxLength: 4 }),
     });
     await fc.assert(
@@ -75,7 +77,10 @@ describeEachDatabase('retention from coverage_spans equals retention from the sl
             const d = days.splice(r % days.length, 1)[0]!;
             await db.delete(doseSlots).where(and(eq(doseSlots.patientId, p.id), eq(doseSlots.serviceDay, addDays(start, d))));
           }
-          if (h.endAfter !== null) await db.update(episodes).set({ endDate: addDays(start, h.endAfter), endReason: 'completed_taper' }).where(eq(episodes.id, p.episodeId));
+          if (h.endAfter !== null) {
+            await db.update(episodes).set({ endDate: addDays(start, h.endAfter), endReason: 'completed_taper' }).where(eq(episodes.id, p.episodeId));
+            if (h.reEnrolAfter !== null) await db.insert(episodes).values({ patientId: p.id, clinicId: clinic.id, kind: 're_enrolment', startDate: addDays(start, h.endAfter + h.reEnrolAfter) });
+          }
         }
         for (const a of people.flatMap((h) => h.asOf)) await same(addDays(start, a), { clinicIds: [clinic.id] });
       }),
