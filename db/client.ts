@@ -75,7 +75,9 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
     connect_timeout: 10,
     idle_timeout: 60,
     // A dose is acknowledged only when it is durable, whatever the server default.
-    connection: { synchronous_commit: 'on', application_name: 'methadone-point' },
+    // JIT off: the only statements costly enough for PostgreSQL to compile (the
+    // reports, the day close) spend a second or more compiling and run in less.
+    connection: { synchronous_commit: 'on', application_name: 'methadone-point', jit: 'off' },
   });
   const db = drizzlePostgres(client, { schema });
   return { db: db as unknown as Db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };

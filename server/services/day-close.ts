@@ -79,8 +79,8 @@ async function closeInTransaction(
 ): Promise<CloseResult | null> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${DAY_CLOSE_LOCK}::bigint)`);
-    // One statement over tens of thousands of episodes: compiling it (JIT) costs more than it saves.
-    await tx.execute(sql`set local jit = off`);
+    // One statement over tens of thousands of episodes: compiling it (JIT) would cost more than it
+    // saves; JIT is off on every connection (db/client.ts).
     const done = await rows(tx, sql`select 1 from day_closes where clinic_id = ${clinicId}::uuid and service_day = ${day}::date`);
     if (done.length > 0) return null;
     const now = clock.now().toISOString();

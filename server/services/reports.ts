@@ -21,14 +21,12 @@ import { pgArray, rows } from '../../db/sql.ts';
 import { dailyDoses } from './dose-totals.ts';
 
 /**
- * Runs a report's statement with JIT off: PostgreSQL would spend a second or
- * more compiling these plans, more than most of them take to run.
+ * Runs a report's statement. JIT is off on every connection (db/client.ts):
+ * PostgreSQL would spend a second or more compiling these plans, more than
+ * most of them take to run.
  */
 export async function reportRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
-  return db.transaction(async (tx) => {
-    await tx.execute(sql`set local jit = off`);
-    return rows<T>(tx, query);
-  });
+  return rows<T>(db, query);
 }
 
 /** Standing dispensed doses (alias d). */
