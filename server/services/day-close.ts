@@ -94,8 +94,13 @@ async function closeInTransaction(
     const counted = await rows<Counted>(
       tx,
       sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
-                 (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date)::text as last_covered,
-                 exists (select 1 from dose_slots s where s.patient_id = e.patient_id and s.service_day > ${day}::date) as came_back,
+                 -- From the patient's chain of covered days (coverage_spans) that reaches the day: its last day when
+                 -- it ends by then (the slots only when it runs past it, a day closed late); a later day covered
+                 -- is that chain running on, or a later one.
+                 (case when sp.to_day <= ${day}::date then sp.to_day
+                       else (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date) end)::text as last_covered,
+                 (coalesce(sp.to_day > ${day}::date, false)
+                   or exists (select 1 from coverage_spans cs where cs.patient_id = e.patient_id and cs.from_day > ${day}::date)) as came_back,
                  (select c.hold_until from contacts c where c.patient_id = e.patient_id and c.at < ${dayEnd} order by c.at desc limit 1)::text as hold_until,
                  case when g.positive or g.diverted then
                    (select min(o.start_date) from dose_orders o where o.episode_id = e.id and o.phase = 'maintenance' and o.start_date <= ${day}::date)::text end as maintenance_since,
@@ -106,6 +111,8 @@ async function closeInTransaction(
                    (select json_agg(json_build_object('d', u.test_date::text, 'r', u.results)) from urine_tests u
                      where u.patient_id = e.patient_id and u.test_date between e.start_date and ${day}::date) end as tests
           from episodes e
+          left join lateral (select cs.to_day from coverage_spans cs where cs.patient_id = e.patient_id and cs.from_day <= ${day}::date
+                             order by cs.from_day desc limit 1) sp on true
           -- R19 needs a positive test (other than methadone) or a diversion: most patients have neither, found by small indexes.
           cross join lateral (select
               exists (select 1 from urine_tests u where u.patient_id = e.patient_id and u.test_date between e.start_date and ${day}::date
