@@ -19,7 +19,6 @@ import { anchorDay, levelsToRaise, missedAtClose, terminationGrounds } from '../
 import { localTime, serviceDay } from '../clock.ts';
 import type { ServiceDeps } from './context.ts';
 import { audit } from './audit.ts';
-import { settleDoseTotals } from './dose-totals.ts';
 import { reconcilePumpDay } from './pumps.ts';
 import { rulesForClinic } from './rule-sets.ts';
 
@@ -63,20 +62,6 @@ type Counted = {
  */
 export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day: string, runBy: string | null, channels: ChannelsOn): Promise<CloseResult | null> {
   const rules = await rulesForClinic(db, clinicId, day);
-  const result = await closeInTransaction({ db, clock }, clinicId, day, runBy, channels, rules);
-  // The dashboard's daily dose totals of the day closed (and of any day since last month without them).
-  if (result) await settleDoseTotals(db, clinicId, day);
-  return result;
-}
-
-async function closeInTransaction(
-  { db, clock }: ServiceDeps,
-  clinicId: string,
-  day: string,
-  runBy: string | null,
-  channels: ChannelsOn,
-  rules: Awaited<ReturnType<typeof rulesForClinic>>,
-): Promise<CloseResult | null> {
   return db.transaction(async (tx) => {
     await tx.execute(sql`select pg_advisory_xact_lock(${DAY_CLOSE_LOCK}::bigint)`);
     // One statement over tens of thousands of episodes: compiling it (JIT) would cost more than it

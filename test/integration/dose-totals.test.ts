@@ -1,6 +1,7 @@
 // dose_day_totals, the per clinic and day dose counts the dashboard sums: the
-// day close writes them, any dose written for a day afterwards (a late entry,
-// a void) removes that day's row in its own transaction, and the dashboard
+// scheduler writes them for the days closed (its step after the day close),
+// any dose written for a day afterwards (a late entry, a void) removes that
+// day's row in its own transaction, and the dashboard
 // counts the days without a row from the doses. Every check holds the
 // dashboard and the rows to the count straight from the dose records. Both
 // databases.
@@ -13,7 +14,7 @@ import { FixedClock } from '../../server/clock.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { closeDay } from '../../server/services/day-close.ts';
 import { voidDose } from '../../server/services/dose-reviews.ts';
-import { settleDoseTotals, settleFrom } from '../../server/services/dose-totals.ts';
+import { settleClosedDays, settleDoseTotals, settleFrom } from '../../server/services/dose-totals.ts';
 import { dashboard, standingDose } from '../../server/services/reports.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
 import { makeClinic, makeUser } from '../helpers/fixtures.ts';
@@ -48,7 +49,7 @@ async function expectRowsExact(db: Db, clinicId: string) {
   for (const r of kept) expect(r, r.day).toEqual(counted.get(r.day) ?? { day: r.day, doses: 0, mg: 0, patientDays: 0 });
 }
 
-describeEachDatabase('daily dose totals: written by the close, removed by a later dose, the dashboard exact either way', (get) => {
+describeEachDatabase('daily dose totals: written for the closed days, removed by a later dose, the dashboard exact either way', (get) => {
   let clinicId = '';
   let nurseId = '';
   let managerId = '';
@@ -83,21 +84,27 @@ describeEachDatabase('daily dose totals: written by the close, removed by a late
     expect(f).toEqual(await expected());
   });
 
-  it('the close of a day writes the totals from the first of the month before through that day, each exact', async () => {
+  it('after the close of a day, the scheduler writes the totals from the first of the month before through that day, each exact', async () => {
     const { db } = get();
     const yesterday = addDays(TODAY, -1);
     expect(settleFrom(yesterday)).toBe('2026-09-01');
     expect(settleFrom('2026-01-31')).toBe('2025-12-01');
+    // Nothing closed yet: nothing to write.
+    await settleClosedDays(db);
+    expect(await totalsRows(db, clinicId)).toEqual([]);
     expect(await closeDay({ db, clock: new FixedClock(evening(yesterday)) }, clinicId, yesterday, null, NONE)).not.toBeNull();
+    expect(await totalsRows(db, clinicId)).toEqual([]);
+    expect(await settleClosedDays(db)).toBeGreaterThanOrEqual(49);
     const kept = await totalsRows(db, clinicId);
     expect(kept.map((r) => r.day)).toEqual(Array.from({ length: 49 }, (_, i) => addDays('2026-09-01', i)));
     await expectRowsExact(db, clinicId);
     expect(await figures()).toEqual(await expected());
     // Settling again writes nothing: every day has its row.
     expect(await settleDoseTotals(db, clinicId, yesterday)).toBe(0);
+    expect(await settleClosedDays(db)).toBe(0);
   });
 
-  it('a late entry for a settled day removes that day\'s row; the dashboard stays exact; the next close writes it again', async () => {
+  it('a late entry for a settled day removes that day\'s row; the dashboard stays exact; the step after the next close writes it again', async () => {
     const { db } = get();
     const day = '2026-10-07';
     const late = await addPatient(db, { clinicId, startDate: '2026-10-01' });
@@ -106,7 +113,9 @@ describeEachDatabase('daily dose totals: written by the close, removed by a late
     await expectRowsExact(db, clinicId);
     expect(await figures()).toEqual(await expected());
     expect(await closeDay({ db, clock: new FixedClock(evening(TODAY)) }, clinicId, TODAY, null, NONE)).not.toBeNull();
+    await settleClosedDays(db);
     expect((await totalsRows(db, clinicId)).find((r) => r.day === day)).toBeDefined();
+    expect((await totalsRows(db, clinicId)).find((r) => r.day === TODAY)).toBeDefined();
     await expectRowsExact(db, clinicId);
   });
 
