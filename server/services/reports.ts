@@ -174,7 +174,8 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
     db,
     sql`
       select
-        (select count(distinct a.patient_id)::int from ${inTreatmentOn(sql`e.clinic_id = any(${scope})`, sql`${first.today}::date`)} a) as active_today,
+        -- Distinct patients by hashing (count(distinct …) sorts them).
+        (select count(*)::int from (select distinct a.patient_id from ${inTreatmentOn(sql`e.clinic_id = any(${scope})`, sql`${first.today}::date`)} a) x) as active_today,
         (select coalesce(jsonb_object_agg(r.end_reason, r.n), '{}'::jsonb) from (
            select e.end_reason, count(*)::int as n from ${endedIn(sql`e.clinic_id = any(${scope})`, sql`${first.monthFrom}::date`, sql`${first.today}::date`)} e
            where not (${internalTransferOut(scope)})
