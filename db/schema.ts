@@ -605,29 +605,6 @@ export const coverageSpans = pgTable(
 );
 
 /**
- * Derived from doses, never written by the application's requests: a
- * clinic's standing dispensed doses of one service day (count, methadone mg,
- * patient-days: part 1), as the dashboard sums them. A row is exact while it
- * exists: any dose written for that clinic and day (a late entry, a void, a
- * pump's result) deletes it in the dose's own transaction (trigger, 0020),
- * and a day without a row is counted from the doses. The day close writes
- * the rows of the days it settles (server/services/dose-totals.ts).
- */
-export const doseDayTotals = pgTable(
-  'dose_day_totals',
-  {
-    clinicId: uuid('clinic_id')
-      .notNull()
-      .references(() => clinics.id),
-    serviceDay: date('service_day', { mode: 'string' }).notNull(),
-    doses: integer('doses').notNull(),
-    mg: numeric('mg', { precision: 14, scale: 1, mode: 'number' }).notNull(),
-    patientDays: integer('patient_days').notNull(),
-  },
-  (t) => [primaryKey({ columns: [t.clinicId, t.serviceDay] })],
-);
-
-/**
  * Check-in at a reception desk or a self check-in tablet: the patient joins
  * the counter's queue. One row per patient, clinic and service day (a second
  * scan finds the first); calling the patient to the counter stamps it. Not a

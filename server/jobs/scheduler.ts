@@ -1,6 +1,5 @@
 // The scheduled jobs of one server process: the day close (every clinic past
-// its closing time) with the dashboard's dose totals of the days it closed,
-// and the delivery worker. Each pass is guarded against
+// its closing time) and the delivery worker. Each pass is guarded against
 // overlapping itself; a failing pass (the database restarting) is logged by
 // its error code and tried again at the next tick. Several instances may run
 // these at once: the day close is once-only by its advisory lock and its
@@ -9,7 +8,6 @@ import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceDeps } from '../services/context.ts';
 import { closeDueDays, DayCloseError, type ChannelsOn, type CloseResult } from '../services/day-close.ts';
-import { settleClosedDays } from '../services/dose-totals.ts';
 import { configuredChannels } from './channels.ts';
 import { deliverDue, type Channels, type OutboxPolicy } from './outbox.ts';
 
@@ -54,13 +52,6 @@ export function startJobs(deps: ServiceDeps, config: Config, logger: Logger, cha
       if (!(e instanceof DayCloseError)) return logger.error('day_close_failed', errorFields(e));
       e.closed.forEach(logClosed);
       for (const f of e.failures) logger.error('day_close_failed', errorFields(f));
-    }
-    // The dashboard's dose totals of the days now closed (a reporting chore, apart from the close).
-    try {
-      const days = await settleClosedDays(deps.db);
-      if (days > 0) logger.info('dose_totals_settled', { days });
-    } catch (e) {
-      logger.error('dose_totals_failed', errorFields(e));
     }
   });
   const stopOutbox = every(config.OUTBOX_CHECK_SECONDS, async () => {

@@ -18,7 +18,6 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { END_REASONS, type EndReason } from '../../db/schema.ts';
 import { pgArray, rows } from '../../db/sql.ts';
-import { dailyDoses } from './dose-totals.ts';
 
 /**
  * Runs a report's statement. JIT is off on every connection (db/client.ts):
@@ -142,12 +141,12 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
           where a.clinic_id = cm.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout')) as alert_patients
       from cm
       cross join lateral (
-        select coalesce(sum(x.doses) filter (where x.day = cm.today), 0)::int as doses_today,
-               coalesce(sum(x.doses), 0)::int as doses_month,
-               coalesce(sum(x.mg), 0)::float8 as mg_month,
-               coalesce(sum(x.patient_days), 0)::int as patient_days,
-               (sum(x.mg) / nullif(sum(x.patient_days), 0))::float8 as avg_mg
-        from ${dailyDoses(sql`cm.id`, sql`cm.month_from`, sql`cm.today`, standingDose)} x
+        select count(*) filter (where d.service_day = cm.today)::int as doses_today,
+               count(*)::int as doses_month,
+               coalesce(sum(d.given_mg), 0)::float8 as mg_month,
+               (count(*) filter (where d.part = 1))::int as patient_days,
+               (sum(d.given_mg) / nullif(count(*) filter (where d.part = 1), 0))::float8 as avg_mg
+        from doses d where d.clinic_id = cm.id and d.service_day between cm.month_from and cm.today and ${standingDose}
       ) dm
       order by cm.code`,
   );

@@ -18,9 +18,7 @@
 // About 60% of those expected today have come so far (the page is looked at
 // during the day). Yesterday is then closed at every clinic (closeDueDays, as
 // the scheduler does), which raises the open alerts a real clinic has (missed,
-// counsellor, doctor, dropout) and their in-app messages, and the dose
-// totals of the closed days are written (settleClosedDays, the scheduler's
-// next step; the first time, this month's and last month's).
+// counsellor, doctor, dropout) and their in-app messages.
 //
 // Measured: dashboard@1, one manager after another from 1 connection (the
 // page's own cost), then dashboard, the 20 at once, each connection sending
@@ -37,7 +35,6 @@ import { loadConfig } from '../../server/config.ts';
 import { addDays } from '../../server/dosing/days.ts';
 import { createLogger } from '../../server/log.ts';
 import { closeDueDays, type ChannelsOn } from '../../server/services/day-close.ts';
-import { settleClosedDays } from '../../server/services/dose-totals.ts';
 import { dashboard as dashboardFigures } from '../../server/services/reports.ts';
 import { measureHttp } from './load.ts';
 import type { Measure } from './measure.ts';
@@ -72,11 +69,6 @@ export const dashboard: Measure = {
     const raised = closed.reduce((n, r) => n + Object.values(r.raised).reduce((a, b) => a + b, 0), 0);
     if (closed.length !== seeded.clinicIds.length) throw new Error(`dashboard: ${closed.length} clinics closed ${yesterday}, ${seeded.clinicIds.length} seeded`);
     ctx.log(`dashboard: ${yesterday} closed at ${closed.length} clinics in ${((performance.now() - t) / 1000).toFixed(1)} s, ${raised} alerts raised`);
-    // The scheduler's next step: the dose totals of the closed days (this month's and last month's, the first time).
-    const ts = performance.now();
-    const settled = await settleClosedDays(db);
-    const settledNote = `dose totals of ${settled} clinic-days settled in ${((performance.now() - ts) / 1000).toFixed(1)} s`;
-    ctx.log(`dashboard: ${settledNote}`);
     ctx.log(`dashboard: seeded in ${seeded.seconds.toFixed(1)} s (${seeded.steps.join('; ')})`);
 
     // What the managers see, straight from the service.
@@ -146,7 +138,7 @@ export const dashboard: Measure = {
     const result = await measureHttp('dashboard', ctx, { fetch, path: paths });
     await drained();
     const notes = [
-      `${MANAGERS} managers, each of a facility and 2 satellite points of ${perFacility} patients with ${days} days of doses; ${seeded.seededDoses} dose rows seeded (${seeded.doseRows} in the database), ${yesterday} closed (${raised} alerts raised), ${settledNote}; seeded in ${seeded.seconds.toFixed(1)} s`,
+      `${MANAGERS} managers, each of a facility and 2 satellite points of ${perFacility} patients with ${days} days of doses; ${seeded.seededDoses} dose rows seeded (${seeded.doseRows} in the database), ${yesterday} closed (${raised} alerts raised); seeded in ${seeded.seconds.toFixed(1)} s`,
       `the page: ${Math.round(bytes / MANAGERS / 1024)} KB on average; together: ${seen}`,
       `the goal is a p99 under ${GOAL_P99_MS} ms: ${result.p99_ms !== undefined && result.p99_ms < GOAL_P99_MS ? 'met' : 'not met'}; ${machineNote()}`,
     ];
