@@ -550,7 +550,9 @@ export const doses = pgTable(
   },
   (t) => [
     index('doses_patient_day_idx').on(t.patientId, t.serviceDay),
-    index('doses_clinic_day_idx').on(t.clinicId, t.serviceDay),
+    // A clinic's doses of a day or a month; with what the dashboard sums (part, mg, whether a void, the id a void
+    // would name) in the key, it counts a month from the index alone.
+    index('doses_clinic_day_idx').on(t.clinicId, t.serviceDay, t.part, t.givenMg, t.voidsId, t.id),
     // A pump dose not yet resolved (pending, or unknown after a silent pump) blocks its patient: found without reading the history.
     index('doses_unresolved_idx').on(t.patientId).where(sql`status in ('pending', 'unknown')`),
     uniqueIndex('doses_request_uq').on(t.requestId),
