@@ -47,6 +47,7 @@ type Counted = {
   episode_id: string;
   patient_id: string;
   start_date: string;
+  /** Null with no covered day by then, or, for one who came back, when R19 does not need it. */
   last_covered: string | null;
   hold_until: string | null;
   /** Covered on a later day already (a catch-up closing a past day): the run has ended. */
@@ -80,10 +81,12 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
       tx,
       sql`select e.id as episode_id, e.patient_id, e.start_date::text as start_date,
                  -- From the patient's chain of covered days (coverage_spans) that reaches the day: its last day when
-                 -- it ends by then (the slots only when it runs past it, a day closed late); a later day covered
-                 -- is that chain running on, or a later one.
+                 -- it ends by then. A chain running past the day (a day closed late) means the patient came back:
+                 -- then the day is read from the slots only for R19, the one use of it for someone who came back.
+                 -- A later day covered is that chain running on, or a later one.
                  (case when sp.to_day <= ${day}::date then sp.to_day
-                       else (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date) end)::text as last_covered,
+                       when g.positive or g.diverted then
+                         (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day <= ${day}::date) end)::text as last_covered,
                  (coalesce(sp.to_day > ${day}::date, false)
                    or exists (select 1 from coverage_spans cs where cs.patient_id = e.patient_id and cs.from_day > ${day}::date)) as came_back,
                  (select c.hold_until from contacts c where c.patient_id = e.patient_id and c.at < ${dayEnd} order by c.at desc limit 1)::text as hold_until,
