@@ -6,7 +6,8 @@
 // never after `upTo` (the last whole day).
 import { sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { EFF_END, reportRows, uuidArray } from './reports.ts';
+import { rows } from '../../db/sql.ts';
+import { EFF_END, uuidArray } from './reports.ts';
 
 /** Bands of per-patient adherence, lower bounds in percent. */
 export const ADHERENCE_BANDS = [0, 50, 80, 95] as const;
@@ -47,7 +48,7 @@ const perPatient = (clinicIds: readonly string[], from: string, to: string) => s
 
 export async function clinicAdherence(db: Db, clinicIds: readonly string[], from: string, to: string): Promise<ClinicAdherence[]> {
   const [b0, b1, b2, b3] = ADHERENCE_BANDS;
-  const out = await reportRows<Record<string, unknown>>(
+  const out = await rows<Record<string, unknown>>(
     db,
     sql`with ${perPatient(clinicIds, from, to)}
       select c.id, c.code, c.name, count(pp.patient_id)::int as patients, coalesce(sum(pp.days), 0)::int as days, coalesce(sum(pp.covered), 0)::int as covered,
@@ -77,7 +78,7 @@ export async function clinicAdherence(db: Db, clinicIds: readonly string[], from
 
 /** Each patient's adherence in the period, lowest first (those to talk to first). */
 export async function patientAdherence(db: Db, clinicIds: readonly string[], from: string, to: string, limit = 500): Promise<PatientAdherence[]> {
-  const out = await reportRows<Record<string, unknown>>(
+  const out = await rows<Record<string, unknown>>(
     db,
     sql`with ${perPatient(clinicIds, from, to)}
       select p.id, p.code, p.full_name, c.code as clinic_code, pp.days, pp.covered

@@ -19,15 +19,6 @@ import type { Db } from '../../db/client.ts';
 import { END_REASONS, type EndReason } from '../../db/schema.ts';
 import { pgArray, rows } from '../../db/sql.ts';
 
-/**
- * Runs a report's statement. JIT is off on every connection (db/client.ts):
- * PostgreSQL would spend a second or more compiling these plans, more than
- * most of them take to run.
- */
-export async function reportRows<T extends Record<string, unknown>>(db: Db, query: SQL): Promise<T[]> {
-  return rows<T>(db, query);
-}
-
 /** Standing dispensed doses (alias d). */
 export const standingDose = sql`d.voids_id is null and d.given_mg > 0 and not exists (select 1 from doses v where v.voids_id = d.id)`;
 /**
@@ -128,7 +119,7 @@ const internalTransferIn = (scope: SQL) =>
 export async function dashboard(db: Db, now: Date, clinicIds: readonly string[]): Promise<Dashboard> {
   if (clinicIds.length === 0) return { rows: [], total: emptyFigures() };
   const scope = uuidArray(clinicIds);
-  const perClinic = await reportRows<Record<string, unknown>>(
+  const perClinic = await rows<Record<string, unknown>>(
     db,
     sql`
       with c as (
@@ -175,7 +166,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
     avgDailyMg: mgOrNull(r.avg_mg),
   }));
   const first = rowsOut[0]!;
-  const [t] = await reportRows<Record<string, unknown>>(
+  const [t] = await rows<Record<string, unknown>>(
     db,
     sql`
       select
@@ -249,7 +240,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
     count(*) filter (where e.end_reason = 'deceased' and ${EFF_END} between ${from}::date and ${to}::date)::int as deceased,
     count(*) filter (where e.end_reason = 'completed_taper' and ${EFF_END} between ${from}::date and ${to}::date)::int as completed,
     count(*) filter (where e.end_reason not in ('transferred_out', 'dropped_out', 'deceased', 'completed_taper') and ${EFF_END} between ${from}::date and ${to}::date)::int as other_ended`;
-  const perClinic = await reportRows<Record<string, unknown>>(
+  const perClinic = await rows<Record<string, unknown>>(
     db,
     sql`
       select c.id, c.code, c.name, f.*, dd.doses, dd.mg
@@ -261,7 +252,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
       where c.id = any(${scope})
       order by c.code`,
   );
-  const [t] = await reportRows<Record<string, unknown>>(
+  const [t] = await rows<Record<string, unknown>>(
     db,
     sql`
       select f.*, dd.doses, dd.mg
@@ -329,7 +320,7 @@ export async function indicatorPatients(db: Db, clinicIds: readonly string[], fr
     endedAs: sql`${ended(sql`e.end_reason = ${reason ?? ''}`)} ${together ? sql`and not (${internalTransferOut(scope)})` : sql``}`,
     openAlerts: sql`e.end_date is null and exists (select 1 from alerts a where a.episode_id = e.id and a.closed_at is null and a.level in ('missed', 'counsellor', 'doctor', 'dropout'))`,
   };
-  const out = await reportRows<Record<string, unknown>>(
+  const out = await rows<Record<string, unknown>>(
     db,
     sql`select p.id, p.code, p.full_name, c.code as clinic_code, e.start_date::text as start_date, e.end_date::text as end_date, e.end_reason
       from episodes e join patients p on p.id = e.patient_id join clinics c on c.id = e.clinic_id

@@ -25,7 +25,7 @@ import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import type { Sex } from '../../db/schema.ts';
 import { rows } from '../../db/sql.ts';
-import { reportRows, uuidArray } from './reports.ts';
+import { uuidArray } from './reports.ts';
 
 export const RETENTION_MONTHS = [3, 6, 12, 24] as const;
 export type RetentionMonth = (typeof RETENTION_MONTHS)[number];
@@ -106,15 +106,18 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
     ), r0 as (
       select run.*, ${chaining === 'scope' ? sql`run.first_clinic` : sql`run.last_clinic`} as clinic_id,
         case when run.end_date <= ${day} then run.end_date end as end_seen,
+        -- The last day the run is seen on (asOf, or its end), and the last it is seen in treatment (the day before its end).
+        least(coalesce(case when run.end_date <= ${day} then run.end_date end, ${day}), ${day}) as seen_by,
+        least(coalesce(case when run.end_date <= ${day} then run.end_date end - 1, ${day}), ${day}) as seen_to,
         ${withPerson ? sql`p.sex, p.birth_date` : sql`null::text as sex, null::date as birth_date`}
       from run ${withPerson ? sql`join patients p on p.id = run.patient_id` : sql``}
       where ${runWhere}
         ${f.sex ? sql`and p.sex = ${f.sex}` : sql``}
         ${f.referral !== undefined ? sql`and run.referral = ${f.referral}` : sql``}
     ), r2 as (
-      ${gaps === 'spans' ? fromSpans(day) : fromSlots(day)}
+      ${gaps === 'spans' ? fromSpans : fromSlots}
     ), r3 as (
-      select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= least(coalesce(r2.end_seen, ${day}), ${day}) then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
+      select r2.*, case when r2.e + ${DROPOUT_GAP}::int <= r2.seen_by then r2.e + ${DROPOUT_GAP}::int end as dropout_day from r2
     ), runs0 as (
       select r3.patient_id, r3.clinic_id, r3.kind, r3.first_day, r3.sex, r3.referral,
         extract(year from age(r3.first_day, r3.birth_date))::int as age,
@@ -145,13 +148,13 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
  * patients × 2 years this replaced a probe of the slots for the first dose
  * and a walk through them in steps of up to 30 days, some 25 probes a run.
  */
-const fromSpans = (day: SQL) => sql`
+const fromSpans = sql`
       select r1.*, case when r1.chain_end <= r1.seen_to then r1.chain_end end as e
       from (
-        select r0.*, sp.to_day as chain_end, least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to,
+        select r0.*, sp.to_day as chain_end,
           case when sp.from_day >= r0.started then sp.from_day
             else (select min(s.service_day) from dose_slots s
-                  where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day}))
+                  where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= r0.seen_by)
           end as first_day
         from r0 cross join lateral (
           select cs.from_day, cs.to_day from coverage_spans cs
@@ -159,7 +162,7 @@ const fromSpans = (day: SQL) => sql`
           order by cs.from_day limit 1
         ) sp
       ) r1
-      where r1.first_day <= least(coalesce(r1.end_seen, ${day}), ${day})`;
+      where r1.first_day <= r1.seen_by`;
 
 /**
  * The same read from the slots alone: the first dose by a probe of the
@@ -167,13 +170,13 @@ const fromSpans = (day: SQL) => sql`
  * per step, some 25 a run over two years). The reference the tests hold
  * fromSpans to.
  */
-const fromSlots = (day: SQL) => sql`
+const fromSlots = sql`
       select r1.*, w.e
       from (
-        select r0.*, fd.first_day, least(coalesce(r0.end_seen - 1, ${day}), ${day}) as seen_to
+        select r0.*, fd.first_day
         from r0
         cross join lateral (select min(s.service_day) as first_day from dose_slots s
-          where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= least(coalesce(r0.end_seen, ${day}), ${day})) fd
+          where s.patient_id = r0.patient_id and s.service_day >= r0.started and s.service_day <= r0.seen_by) fd
         where fd.first_day is not null
       ) r1 cross join lateral (
         with recursive walk(d) as (
@@ -234,7 +237,7 @@ const cohortSelect = (grouping: 'month' | 'quarter') => sql`
 
 /** Retention by cohort at 3, 6, 12 and 24 months, as seen on `asOf`. */
 export async function cohortRetention(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter'): Promise<CohortRow[]> {
-  const out = await reportRows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day) ${cohortSelect(grouping)} order by 1, 2`);
+  const out = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, asof as (select ${asOf}::date as day) ${cohortSelect(grouping)} order by 1, 2`);
   return out.map(cohortRowOf);
 }
 
@@ -297,7 +300,7 @@ function curvesOf(steps: Record<string, unknown>[]): { all: KmCurve; censored: K
  * instead. A run still in treatment is censored on `asOf`.
  */
 export async function kaplanMeier(db: Db, asOf: string, f: RunFilter, kind: RunKind | 'all', censorOutcomes: boolean): Promise<KmCurve> {
-  const steps = await reportRows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, ${kmSelect(asOf, kind)} select * from k order by day`);
+  const steps = await rows<Record<string, unknown>>(db, sql`with ${runsSql(asOf, f)}, ${kmSelect(asOf, kind)} select * from k order by day`);
   const curves = curvesOf(steps);
   return censorOutcomes ? curves.censored : curves.all;
 }
@@ -314,7 +317,7 @@ export interface RetentionReport {
  * and both curves. Same figures as cohortRetention and kaplanMeier.
  */
 export async function retentionReport(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter', kind: RunKind | 'all', gaps: GapSource = 'spans'): Promise<RetentionReport> {
-  const [r] = await reportRows<{ cohorts: unknown; km: unknown }>(
+  const [r] = await rows<{ cohorts: unknown; km: unknown }>(
     db,
     sql`with ${runsSql(asOf, f, 'scope', gaps)}, asof as (select ${asOf}::date as day), c as (${cohortSelect(grouping)}), ${kmSelect(asOf, kind)}
       select (select coalesce(json_agg(c order by c.cohort, c.kind), '[]'::json) from c) as cohorts,
@@ -339,7 +342,7 @@ export interface CrossSectional {
  * snapshot of who is there, not retention: those who left are not in it.
  */
 export async function crossSectional(db: Db, day: string, f: RunFilter, gaps: GapSource = 'spans'): Promise<CrossSectional> {
-  const [r] = await reportRows<Record<string, unknown>>(
+  const [r] = await rows<Record<string, unknown>>(
     db,
     sql`with ${runsSql(day, f, 'programme', gaps)}
       select count(*)::int as n,
@@ -391,7 +394,7 @@ export async function cohortRuns(
         : q.outcome === 'censored'
           ? sql`${eligible} and ${before} and runs.exit_reason in ${CENSORED_IN}`
           : sql`${eligible} and ${before}`;
-  const out = await reportRows<Record<string, unknown>>(
+  const out = await rows<Record<string, unknown>>(
     db,
     sql`with ${runsSql(asOf, f)}
       select p.id, p.code, p.full_name, c.code as clinic_code, runs.first_day::text as first_day, runs.exit_day::text as exit_day, runs.exit_reason
