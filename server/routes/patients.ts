@@ -268,9 +268,9 @@ export const patientRoutes = new Hono<AppEnv>()
   .get('/patients', async (c) => {
     const q = (c.req.query('q') ?? '').slice(0, 100);
     const page = PageQuery.parse(c.req.query('page'));
-    const { rows, total } = await searchPatients(c.var.deps.db, q, scopeOf(c), page, PAGE_SIZE);
+    const { rows, total, capped } = await searchPatients(c.var.deps.db, q, scopeOf(c), page, PAGE_SIZE);
     const r = role(c);
-    const s: SearchView = { q, page, total, pageSize: PAGE_SIZE, rows, canRegister: can(r, 'patient.edit'), canImport: can(r, 'patient.import') };
+    const s: SearchView = { q, page, total, capped, pageSize: PAGE_SIZE, rows, canRegister: can(r, 'patient.edit'), canImport: can(r, 'patient.import') };
     // htmx swaps just the results while typing; a history restore gets the whole page.
     if (c.req.header('hx-target') === 'results' && !c.req.header('hx-history-restore-request')) return c.html(String(SearchResults({ ctx: viewContext(c), s })));
     return render(c, PatientSearchPage({ ctx: viewContext(c), s }));

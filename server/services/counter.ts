@@ -39,7 +39,7 @@ export async function findAtCounter(db: Db, q: string, scope: string[] | null): 
   if (!code) return { kind: 'none' };
   const [exact] = await db.select({ id: patients.id }).from(patients).where(eq(patients.code, code));
   if (exact) return { kind: 'patient', patientId: exact.id };
-  const { rows } = await searchPatients(db, q, scope, 1, 8);
+  const { rows } = await searchPatients(db, q, scope, 1, 8, { count: false });
   if (rows.length === 1) return { kind: 'patient', patientId: rows[0]!.id };
   return rows.length ? { kind: 'matches', rows } : { kind: 'none' };
 }

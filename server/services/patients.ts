@@ -1,7 +1,7 @@
 // Patients: registration with a programme code, search, duplicates, photos.
 import { and, count, desc, eq, ilike, inArray, like, or, sql, type SQL } from 'drizzle-orm';
-import { union } from 'drizzle-orm/pg-core';
 import type { Db } from '../../db/client.ts';
+import { rows } from '../../db/sql.ts';
 import { fold } from '../../db/fold.ts';
 import { clinicCounters, clinics, communes, patientPhotos, patients, userClinics, users, type Sex } from '../../db/schema.ts';
 import { Invalid, NotFound, isUniqueViolation, type FieldErrors } from '../errors.ts';
@@ -195,45 +195,57 @@ export interface SearchRow {
 }
 
 /**
+ * Matches counted exactly up to this many; past it a search says "more than
+ * SEARCH_COUNT_CAP": a name typed so far that it finds hundreds ("nguyen")
+ * needs more letters, not a page count, and counting thousands of matches on
+ * every keystroke was most of the search's cost.
+ */
+export const SEARCH_COUNT_CAP = 200;
+
+export interface SearchResult {
+  rows: SearchRow[];
+  /** The matches, counted up to SEARCH_COUNT_CAP (0 when not counted). */
+  total: number;
+  /** More than SEARCH_COUNT_CAP match. */
+  capped: boolean;
+}
+
+/**
  * Search by code, folded name ("nguyen van an" finds "Nguyễn Văn An"), phone
  * digits or national ID, within the user's clinics; newest first, paged.
+ * `count: false` (the counter's pick list) skips the count.
  */
-export async function searchPatients(db: Db, query: string, scope: string[] | null, page: number, size: number): Promise<{ rows: SearchRow[]; total: number }> {
+export async function searchPatients(db: Db, query: string, scope: string[] | null, page: number, size: number, opts: { count?: boolean } = {}): Promise<SearchResult> {
   const q = query.normalize('NFC').trim().slice(0, 100);
   const conds: SQL[] = [];
-  const inScope = scope ? inArray(patients.homeClinicId, scope.length ? scope : [NIL]) : undefined;
-  if (inScope) conds.push(inScope);
-  const alts: SQL[] = [];
-  let noTrigram = false;
+  if (scope) conds.push(inArray(patients.homeClinicId, scope.length ? scope : [NIL]));
   if (q) {
+    const alts: SQL[] = [];
     const qDigits = digits(q);
     const folded = fold(q);
     if (/^[A-Za-z0-9]+-?\d*$/.test(q) && /[A-Za-z]/.test(q)) alts.push(ilike(patients.code, `${escapeLike(q)}%`));
     if (qDigits.length === 12 && qDigits === q.replace(/[\s.]/g, '')) alts.push(eq(patients.nationalId, qDigits));
     if (qDigits.length >= 4 && qDigits.length === q.replace(/[\s.()+\-]/g, '').length) alts.push(like(patients.phoneDigits, `%${qDigits}%`));
     if (/\p{L}/u.test(folded)) alts.push(like(patients.searchName, `%${escapeLike(folded)}%`));
-    noTrigram = /^[\p{L}\p{N}]{1,2}$/u.test(folded);
-    if (alts.length === 0) alts.push(sql`false`);
-    conds.push(or(...alts)!);
+    conds.push(alts.length ? or(...alts)! : sql`false`);
   }
   const where = and(...conds);
-  // A name of one or two letters ("le", "vu", "ho": common family names) has
-  // no trigram, so its alternative is a sequential scan; under the OR that scan
-  // also ran the costly `code ilike` on every row. Those are counted as the
-  // union of the alternatives instead, each on its own index where it has one
-  // (half the time). Elsewhere the OR is cheaper: a union hashes every match.
-  const [first, second, ...rest] = noTrigram ? alts.map((alt) => db.select({ id: patients.id }).from(patients).where(and(inScope, alt))) : [];
-  const counted = first && second ? db.select({ n: count() }).from(union(first, second, ...rest).as('matches')) : db.select({ n: count() }).from(patients).where(where);
-  const [totalRow] = await counted;
-  const rows = await db
-    .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, sex: patients.sex, phone: patients.phone, clinicName: clinics.name })
+  // At most CAP + 1 matches are counted: a common name (and a name of one or
+  // two letters, which has no trigram and is a sequential scan) stops early.
+  // The count rides on the page's own statement (its `patients` is the inner
+  // one), one round trip instead of two; only a page past the last asks again.
+  const capped = (w: SQL | undefined) => sql<number>`(select count(*) from (select 1 from ${patients} where ${w} limit ${SEARCH_COUNT_CAP + 1}) as matches)`.mapWith(Number);
+  const found = await db
+    .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, sex: patients.sex, phone: patients.phone, clinicName: clinics.name, ...(opts.count === false ? {} : { n: capped(where) }) })
     .from(patients)
     .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
     .where(where)
     .orderBy(desc(patients.createdAt), patients.code)
     .limit(size)
     .offset((page - 1) * size);
-  return { rows, total: Number(totalRow?.n ?? 0) };
+  let n = 0;
+  if (opts.count !== false) n = found[0]?.n ?? (page > 1 ? Number((await rows<{ n: number }>(db, sql`select ${capped(where)} as n`))[0]?.n ?? 0) : 0);
+  return { rows: found.map(({ n: _n, ...row }) => row), total: Math.min(n, SEARCH_COUNT_CAP), capped: n > SEARCH_COUNT_CAP };
 }
 
 const escapeLike = (s: string): string => s.replace(/[\\%_]/g, (m) => `\\${m}`);

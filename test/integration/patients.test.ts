@@ -5,7 +5,7 @@ import { count, eq } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import { auditLog, patientPhotos, patients } from '../../db/schema.ts';
 import { fold } from '../../db/fold.ts';
-import { patientCode, searchPatients } from '../../server/services/patients.ts';
+import { patientCode, SEARCH_COUNT_CAP, searchPatients } from '../../server/services/patients.ts';
 import { makeTestApp } from '../helpers/app.ts';
 import { TestClient } from '../helpers/client.ts';
 import { describeEachDatabase } from '../helpers/db.ts';
@@ -120,7 +120,39 @@ describeEachDatabase('patients', (get) => {
     expect((await searchPatients(db, 'Lê', [clinic.id], 1, 20)).total).toBe(2);
     // One letter, past the last page: no rows, the total still counted.
     const v = await searchPatients(db, 'v', [clinic.id], 2, 20);
-    expect(v).toEqual({ rows: [], total: 3 });
+    expect(v).toEqual({ rows: [], total: 3, capped: false });
+  });
+
+  it('counts matches up to SEARCH_COUNT_CAP, then says "more than" and pages on while pages are full', async () => {
+    const { c, db, clinic } = await setup('doctor');
+    const tag = `Xuyen${Math.floor(Math.random() * 1e6).toString(36)}`;
+    const n = SEARCH_COUNT_CAP + 5;
+    await db.insert(patients).values(
+      Array.from({ length: n }, (_, i) => ({ code: `CAP${tag.toUpperCase()}-${i}`, homeClinicId: clinic.id, fullName: `Trần ${tag} ${i}`, searchName: fold(`Trần ${tag} ${i}`), birthDate: '1980-01-01', sex: 'female' as const, createdAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)) })),
+    );
+    const q = fold(tag);
+    expect(await searchPatients(db, q, [clinic.id], 1, 20)).toMatchObject({ total: SEARCH_COUNT_CAP, capped: true });
+    // The cap itself is exact: one fewer match is counted, not "more than".
+    const exact = await searchPatients(db, `${q} 1`, [clinic.id], 1, 20);
+    expect(exact).toMatchObject({ total: 1 + 10 + 100, capped: false }); // 1, 10–19, 100–199
+    // Past the counted pages the rows are still there, newest first.
+    const last = await searchPatients(db, q, [clinic.id], 11, 20);
+    expect(last.rows.map((r) => r.fullName)).toEqual([4, 3, 2, 1, 0].map((i) => `Trần ${tag} ${i}`));
+    // The counter's pick list does not count.
+    expect(await searchPatients(db, q, [clinic.id], 1, 8, { count: false })).toMatchObject({ total: 0, capped: false });
+    expect((await searchPatients(db, q, [clinic.id], 1, 8, { count: false })).rows).toHaveLength(8);
+
+    const first = await c.get(`/patients?q=${encodeURIComponent(q)}`, { 'hx-request': 'true', 'hx-target': 'results' });
+    expect(first.html).toContain(`Hơn ${SEARCH_COUNT_CAP} người bệnh`);
+    expect(first.html).toContain(`page=2">`);
+    expect(first.html).not.toContain(' / ');
+    const eleventh = await c.get(`/patients?q=${encodeURIComponent(q)}&page=11`, { 'hx-request': 'true', 'hx-target': 'results' });
+    expect(eleventh.html).toContain(`page=10">`);
+    expect(eleventh.html).not.toContain(`page=12">`);
+    const few = await c.get(`/patients?q=${encodeURIComponent(`${q} 1`)}&page=6`, { 'hx-request': 'true', 'hx-target': 'results' });
+    expect(few.html).toContain('111 người bệnh');
+    expect(few.html).toContain('/ 6');
+    expect(few.html).not.toContain('page=7');
   });
 
   it('shows possible duplicates before saving, and saves only when the user confirms', async () => {

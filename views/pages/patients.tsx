@@ -15,7 +15,10 @@ export interface PatientRowView {
 export interface SearchView {
   q: string;
   page: number;
+  /** Counted up to the cap (SEARCH_COUNT_CAP)… */
   total: number;
+  /** …and more match than that: the pager goes on while pages are full. */
+  capped: boolean;
   pageSize: number;
   rows: PatientRowView[];
   canRegister: boolean;
@@ -56,11 +59,13 @@ export function PatientSearchPage({ ctx, s }: { ctx: ViewContext; s: SearchView 
 /** The results region: the htmx fragment of a search. */
 export function SearchResults({ ctx, s }: { ctx: ViewContext; s: SearchView }) {
   const { t } = ctx;
-  const pages = Math.max(1, Math.ceil(s.total / s.pageSize));
+  const counted = Math.max(1, Math.ceil(s.total / s.pageSize));
+  const hasNext = s.capped ? s.rows.length === s.pageSize : s.page < counted;
+  const pages = s.capped ? null : counted;
   const link = (page: number) => `/patients?q=${encodeURIComponent(s.q)}&page=${page}`;
   return (
     <section id="results" aria-live="polite">
-      <p class="muted">{t.patients_count({ n: s.total })}</p>
+      <p class="muted">{s.capped ? t.patients_count_more({ n: s.total }) : t.patients_count({ n: s.total })}</p>
       {s.rows.length === 0 ? (
         <p>{t.patients_none}</p>
       ) : (
@@ -95,13 +100,14 @@ export function SearchResults({ ctx, s }: { ctx: ViewContext; s: SearchView }) {
           </table>
         </div>
       )}
-      {pages > 1 && (
+      {(s.page > 1 || hasNext) && (
         <nav class="pager" aria-label={t.page_of({ page: s.page })}>
           {s.page > 1 && <a href={link(s.page - 1)}>← {t.previous_page}</a>}
           <span>
-            {t.page_of({ page: s.page })} / {pages}
+            {t.page_of({ page: s.page })}
+            {pages !== null && ` / ${pages}`}
           </span>
-          {s.page < pages && <a href={link(s.page + 1)}>{t.next_page} →</a>}
+          {hasNext && <a href={link(s.page + 1)}>{t.next_page} →</a>}
         </nav>
       )}
     </section>
