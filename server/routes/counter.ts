@@ -16,7 +16,7 @@ import { Conflict, Invalid, NotFound } from '../errors.ts';
 import { callNext, checkIn, chooseClinic, clinicDay, counterCard, expectedNotSeen, findAtCounter, queueOf, referToDoctor, type CardData } from '../services/counter.ts';
 import { recordDose, recordTakeHome } from '../services/dispense.ts';
 import { recordSwallowCheck } from '../services/dose-reviews.ts';
-import { pumpDose, recordStop, resolvePumpDose, unresolvedDose, RESOLUTIONS, type PumpDose } from '../services/pump-doses.ts';
+import { pumpDose, recordStop, resolvePumpDose, RESOLUTIONS, type PumpDose } from '../services/pump-doses.ts';
 import { actorOf, formBody, render, scopeOf, services, str, viewContext, type AppEnv, type Ctx } from './support.ts';
 
 const Uuid = z.uuid();
@@ -114,15 +114,16 @@ async function work(
   if (opts.patientId) {
     // The card as just read by the caller, or read now.
     const data = opts.data ?? (await readCard(c, opts.patientId, clinicId));
-    card = { ...cardView(c, data, opts.requestId), step: opts.step ?? (await pumpStep(c, opts.patientId)) ?? { kind: 'check' } };
+    card = { ...cardView(c, data, opts.requestId), step: opts.step ?? (await pumpStep(c, data.unresolvedDoseId)) ?? { kind: 'check' } };
   }
   return { clinicId, q: opts.q ?? '', notice: opts.notice ?? null, card, matches: opts.matches ?? [] };
 }
 
 /** A pump dose of this patient not yet settled takes over the card: its progress, or the decision it waits for. */
-async function pumpStep(c: Ctx, patientId: string): Promise<Step | null> {
-  const d = await unresolvedDose(c.var.deps.db, patientId);
-  if (!d) return null;
+async function pumpStep(c: Ctx, unresolvedDoseId: string | null): Promise<Step | null> {
+  const d = unresolvedDoseId ? await pumpDose(c.var.deps.db, unresolvedDoseId) : null;
+  // Settled in the moment since the card was read: nothing takes over.
+  if (!d || (d.status !== 'pending' && d.status !== 'unknown')) return null;
   const live = c.var.deps.pumps?.progress(d.id);
   if (live) return { kind: 'pumping', doseId: d.id, ml: live.ml, plannedMl: live.plannedMl, stopping: live.stopping };
   return { kind: 'resolve', dose: { id: d.id, status: d.status === 'unknown' ? 'unknown' : d.fault ? 'fault' : 'pending', plannedMl: d.plannedMl, ml: d.fault?.ml ?? d.ml, code: d.fault?.code ?? null, lateMl: d.lateReport?.ml ?? null } };

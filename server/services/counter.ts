@@ -4,7 +4,7 @@
 // the call to the counter; the dose itself is server/services/dispense.ts.
 import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { checkIns, clinics, doseOrders, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
+import { checkIns, clinics, doseOrders, doses, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { decideDose, type Decision, type DoseOutcome } from '../dosing/decision.ts';
 import { orderInForce } from '../dosing/orders.ts';
@@ -60,6 +60,8 @@ export interface CardData {
   blockingClinicCode: string | null;
   decision: Decision;
   swallowCheck: boolean;
+  /** A pump dose of this patient still pending or unknown (any day): it takes over the card. */
+  unresolvedDoseId: string | null;
   /** R14: how many take-home days may be handed out after today's dose (0: none). */
   takeHomeDays: number;
 }
@@ -67,9 +69,21 @@ export interface CardData {
 /** The patient card at a counter: identity, order, last doses and the decision of this moment. */
 export async function counterCard(db: Db, now: Date, patientId: string, clinicId: string, scope: string[] | null): Promise<CardData> {
   if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
+  // The patient with the photo, the latest diversion and a pump dose still
+  // unsettled in one statement, beside the facts: a card is a few round trips.
   const [[p], { facts, timeZone, records }] = await Promise.all([
     db
-      .select({ id: patients.id, code: patients.code, fullName: patients.fullName, birthDate: patients.birthDate, homeClinicId: patients.homeClinicId, homeClinicName: clinics.name })
+      .select({
+        id: patients.id,
+        code: patients.code,
+        fullName: patients.fullName,
+        birthDate: patients.birthDate,
+        homeClinicId: patients.homeClinicId,
+        homeClinicName: clinics.name,
+        hasPhoto: sql<boolean>`exists (select 1 from ${patientPhotos} where ${patientPhotos.patientId} = ${patients.id})`,
+        diversionAt: sql<Date | null>`(select max(${swallowChecks.at}) from ${swallowChecks} where ${swallowChecks.patientId} = ${patients.id} and ${swallowChecks.outcome} = 'diversion')`.mapWith(swallowChecks.at),
+        unresolvedDoseId: sql<string | null>`(select ${doses.id} from ${doses} where ${doses.patientId} = ${patients.id} and ${doses.status} in ('pending', 'unknown') order by ${doses.at} limit 1)`,
+      })
       .from(patients)
       .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
       .where(eq(patients.id, patientId)),
@@ -77,16 +91,7 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
   ]);
   if (!p) throw new NotFound('patient');
   const home = facts.episode?.clinicId ?? p.homeClinicId;
-  const [rules, [photo], [diversion]] = await Promise.all([
-    rulesForClinic(db, home, facts.today),
-    db.select({ id: patientPhotos.id }).from(patientPhotos).where(eq(patientPhotos.patientId, patientId)).limit(1),
-    db
-      .select({ at: swallowChecks.at })
-      .from(swallowChecks)
-      .where(and(eq(swallowChecks.patientId, patientId), eq(swallowChecks.outcome, 'diversion')))
-      .orderBy(desc(swallowChecks.at))
-      .limit(1),
-  ]);
+  const rules = await rulesForClinic(db, home, facts.today);
   const decision = decideDose(facts, rules.params);
   const guest = home !== clinicId && facts.guestAuthorisations.some((g) => g.hostClinicId === clinicId);
   const visible = home === clinicId || guest || !scope || scope.includes(p.homeClinicId);
@@ -100,10 +105,11 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
     clinicId,
     timeZone,
     today: facts.today,
-    patient: { id: p.id, code: p.code, fullName: p.fullName, birthDate: p.birthDate, hasPhoto: !!photo, homeClinicName: p.homeClinicName },
+    patient: { id: p.id, code: p.code, fullName: p.fullName, birthDate: p.birthDate, hasPhoto: p.hasPhoto === true, homeClinicName: p.homeClinicName },
     visible,
     guest,
-    diversion: diversion ?? null,
+    diversion: p.diversionAt ? { at: p.diversionAt } : null,
+    unresolvedDoseId: p.unresolvedDoseId ?? null,
     order: order && { dailyMg: order.dailyMg, splitMg: order.splitMg ? [order.splitMg[0], order.splitMg[1]] : null, phase: order.phase, endDate: order.endDate, takeHomeDays: order.takeHomeDays },
     lastDoses: last,
     blockingClinicCode: decision.kind === 'already_dosed' || decision.kind === 'take_home_day' ? (records.find((r) => r.clinicId === decision.clinicId)?.clinicCode ?? null) : null,

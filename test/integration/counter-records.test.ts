@@ -322,7 +322,12 @@ describeEachDatabase('counter records', (get) => {
     await recordSwallowCheck(services, actor, { doseId: dose.id, clinicId: clinic.id, outcome: 'diversion', note: 'Nhổ ra' }, scope);
     await recordSwallowCheck(services, actor, { doseId: dose.id, clinicId: clinic.id, outcome: 'swallowed', note: '' }, scope);
     expect(await db.select().from(swallowChecks).where(eq(swallowChecks.patientId, p.id))).toMatchObject([{ outcome: 'diversion' }]);
-    expect((await counterCard(db, MORNING, p.id, clinic.id, scope)).diversion).not.toBeNull();
+    const [stored] = await db.select({ at: swallowChecks.at }).from(swallowChecks).where(eq(swallowChecks.patientId, p.id));
+    const card = await counterCard(db, MORNING, p.id, clinic.id, scope);
+    // The card's flag carries the time of the latest diversion, as a Date on both drivers.
+    expect(card.diversion?.at).toBeInstanceOf(Date);
+    expect(card.diversion?.at.getTime()).toBe(stored!.at.getTime());
+    expect(card).toMatchObject({ unresolvedDoseId: null, patient: { hasPhoto: false } });
   });
 
   it('voiding: releases the slot, refuses to void a void, refuses a second void (also when two run at once), stays in scope', async () => {
