@@ -41,15 +41,15 @@ export const securityHeaders: MiddlewareHandler<AppEnv> = async (c, next) => {
   if (!h.has('Cache-Control')) h.set('Cache-Control', 'no-store');
 };
 
-/** Requests a page makes on its own, every minute: they must not keep an unattended session alive (idle expiry). */
-const PASSIVE_PATHS = new Set(['/alerts/badge']);
+/** Requests a page makes on its own (the alerts badge every minute, a pump's state every 5 s): they must not keep an unattended session alive (idle expiry). */
+const isPassive = (path: string): boolean => path === '/alerts/badge' || /^\/pumps\/[^/]+\/state$/.test(path);
 
 /** Loads the session (if any), the language and the CSRF token of this request. */
 export const sessionLoader: MiddlewareHandler<AppEnv> = async (c, next) => {
   const { db, clock, config } = c.var.deps;
   const token = readCookie(c, COOKIE.session);
   const session = token
-    ? await loadSession(db, token, clock.now(), { idleMinutes: config.SESSION_IDLE_MINUTES, absoluteMinutes: config.SESSION_ABSOLUTE_MINUTES }, PASSIVE_PATHS.has(c.req.path))
+    ? await loadSession(db, token, clock.now(), { idleMinutes: config.SESSION_IDLE_MINUTES, absoluteMinutes: config.SESSION_ABSOLUTE_MINUTES }, isPassive(c.req.path))
     : null;
   c.set('session', session);
   const cookieLang = readCookie(c, COOKIE.lang);

@@ -155,6 +155,7 @@ export const ROUTE_ACCESS: Record<string, Access> = {
   'POST /counter/pump/:doseId/resolve': 'counter.dose',
   'GET /pumps': 'pump.view',
   'GET /pumps/:id': 'pump.view',
+  'GET /pumps/:id/state': 'pump.view',
   'POST /pumps/:id/prime': 'pump.operate',
   'POST /pumps/:id/calibration/test': 'pump.operate',
   'POST /pumps/:id/calibration': 'pump.operate',

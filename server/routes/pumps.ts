@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { PumpListPage, PumpPage, type PumpPageView, type PumpView } from '../../views/pages/pumps.tsx';
+import { PumpFacts, PumpListPage, PumpLog, PumpPage, type PumpPageView, type PumpView } from '../../views/pages/pumps.tsx';
 import type { TextKey } from '../../views/i18n/index.ts';
 import { formatNumber } from '../../views/format.ts';
 import { DISPENSE_ML } from '../../devices/mpp/protocol.ts';
@@ -63,28 +63,31 @@ async function zones(c: Ctx): Promise<{ tz: Map<string, string>; clinics: { id: 
   return { tz: new Map(list.map((x) => [x.id, x.timeZone])), clinics: list.filter((x) => x.active).map((x) => ({ id: x.id, name: x.name })) };
 }
 
-async function page(c: Ctx, id: string, extra: Partial<Pick<PumpPageView, 'notice' | 'errors' | 'calibrationTest'>> = {}, status: 200 | 409 | 422 | 503 = 200): Promise<Response> {
+/** The pump of the URL as its page shows it; `tick`: ask the device first (a page load), not on the page's own refresh. */
+async function pumpView(c: Ctx, id: string, tick: boolean): Promise<Pick<PumpPageView, 'pump' | 'log' | 'clinics'>> {
   const scope = scopeOf(c);
   const parsed = Uuid.safeParse(id);
   if (!parsed.success) throw new NotFound('pump');
   const row = await getPump(c.var.deps.db, parsed.data, scope);
   // The page shows the pump as it is now, not as the last heartbeat found it (a calibration or a test volume just changed it).
-  await c.var.deps.pumps?.station(row.id)?.tick();
+  if (tick) await c.var.deps.pumps?.station(row.id)?.tick();
   const { tz, clinics } = await zones(c);
   const [withName] = (await listPumps(c.var.deps.db, scope)).filter((p) => p.id === row.id);
   const log = await pumpLog(c.var.deps.db, row.id);
   const lastCal = log.find((e) => e.kind === 'calibration' && e.details.step === 'set')?.at ?? null;
+  return { pump: viewOf(c, withName!, tz, lastCal), log, clinics };
+}
+
+async function page(c: Ctx, id: string, extra: Partial<Pick<PumpPageView, 'notice' | 'errors' | 'calibrationTest'>> = {}, status: 200 | 409 | 422 | 503 = 200): Promise<Response> {
   const role = c.var.session!.user.role;
   const v: PumpPageView = {
-    pump: viewOf(c, withName!, tz, lastCal),
-    log,
+    ...(await pumpView(c, id, true)),
     canOperate: can(role, 'pump.operate'),
     canConfirm: can(role, 'pump.confirm'),
     canConfigure: can(role, 'pump.configure'),
     notice: extra.notice ?? null,
     calibrationTest: extra.calibrationTest ?? null,
     errors: extra.errors ?? {},
-    clinics,
   };
   return render(c, PumpPage({ ctx: viewContext(c), v }), status);
 }
@@ -134,6 +137,11 @@ export const pumpRoutes = new Hono<AppEnv>()
   .get('/pumps', (c) => listPage(c))
   .post('/pumps', (c) => save(c, null))
   .get('/pumps/:id', (c) => page(c, c.req.param('id')))
+  .get('/pumps/:id/state', async (c) => {
+    const { pump, log } = await pumpView(c, c.req.param('id'), false);
+    const ctx = viewContext(c);
+    return c.html(String(PumpFacts({ ctx, p: pump })) + String(PumpLog({ ctx, p: pump, log, oob: true })));
+  })
   .post('/pumps/:id', async (c) => {
     const id = Uuid.safeParse(c.req.param('id'));
     if (!id.success) throw new NotFound('pump');

@@ -305,6 +305,15 @@ for (const driver of DRIVERS) {
       expect(squash(await notice.textContent())).toBe(VI.pump_result_done({ name: NAME, mg, ml }));
       await expectFocus(p, SEL.scan, 'the scan field, after the pump dose');
       await p.screenshot({ path: artifactPath(`pump-done-${driver}.png`), fullPage: true });
+
+      // The pump's page, left open, follows the pump without a reload: unplugged, it says so within seconds.
+      await p.goto('/pumps');
+      await p.getByRole('link', { name: pumpName }).click();
+      const state = p.locator('#pump-state');
+      await expect.poll(async () => squash(await state.textContent()), { ...POLL, message: 'the pump page says the pump is ready' }).toBe(VI.pump_state_ready);
+      await sim!.command({ cmd: 'unplug' });
+      await expect.poll(async () => squash(await state.textContent()), { timeout: 20_000, message: 'the open pump page says the pump is offline' }).toBe(VI.pump_state_offline);
+      await p.screenshot({ path: artifactPath(`pump-page-offline-${driver}.png`), fullPage: true });
       await context.close();
       context = null;
       page = null;

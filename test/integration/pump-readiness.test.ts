@@ -8,7 +8,7 @@
 import { and, eq } from 'drizzle-orm';
 import { afterEach, expect, it } from 'vitest';
 import type { Db } from '../../db/client.ts';
-import { auditLog, doses, pumpEvents, pumps } from '../../db/schema.ts';
+import { auditLog, doses, pumpEvents, pumps, sessions } from '../../db/schema.ts';
 import { txnOfDose } from '../../devices/mpp/protocol.ts';
 import { pumpOptions } from '../../devices/options.ts';
 import { closeDay } from '../../server/services/day-close.ts';
@@ -78,6 +78,11 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
     const offline = await confirmStep(w, p);
     expect(offline.html).toContain(esc(t.pump_offline({ name: 'Bơm A' })));
     expect(offline.html).not.toContain('name="pump"');
+    // The pump page, left open, sees it on its next refresh of the state.
+    const state = await w.nurse.get(`/pumps/${w.pump.id}/state`, { 'hx-request': 'true' });
+    expect(state.res.status).toBe(200);
+    expect(state.html).toMatch(/^<dl class="facts" id="pump-facts" hx-get="\/pumps\/[^"]+\/state" hx-trigger="every 5s"/);
+    expect(state.html).toContain(`class="pump-state-offline">${esc(t.pump_state_offline)}`);
     await w.sim.command({ cmd: 'replug' });
     await until('the pump to be back', () => w.readiness()?.state === 'ready', defaults.reconnectMs + defaults.statusIntervalMs + 5000);
 
@@ -211,6 +216,25 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
     expect(alarm!.doseId).toBeNull();
     const page = await w.nurse.get(`/pumps/${w.pump.id}`);
     expect(page.html).toContain(esc(t.pump_event_alarm({ code: 'RESERVOIR_LOW' })));
+    expect(page.html).toContain('hx-get="/pumps/' + w.pump.id + '/state"');
+    // The page's refresh carries the log out of band, the alarm in it.
+    const state = await w.nurse.get(`/pumps/${w.pump.id}/state`, { 'hx-request': 'true' });
+    expect(state.html).toContain('<section id="pump-log" hx-swap-oob="true">');
+    expect(state.html.slice(state.html.indexOf('id="pump-log"'))).toContain(esc(t.pump_event_alarm({ code: 'RESERVOIR_LOW' })));
+    expect((await w.nurse.get(`/pumps/00000000-0000-4000-8000-000000000000/state`)).res.status).toBe(404);
+  });
+
+  it("the pump page's refresh every 5 s does not keep an unattended session alive; opening the page does", async () => {
+    const w = await world();
+    const seen = async () => (await w.db.select({ at: sessions.lastSeenAt }).from(sessions).where(eq(sessions.userId, w.nurseUser.id)))[0]!.at.getTime();
+    const start = await seen();
+    for (let i = 0; i < 3; i++) {
+      w.clock.advance(5 * 60_000);
+      expect((await w.nurse.get(`/pumps/${w.pump.id}/state`, { 'hx-request': 'true' })).res.status).toBe(200);
+    }
+    expect(await seen()).toBe(start);
+    await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(await seen()).toBe(w.clock.now().getTime());
   });
 
   it('day close: the volume the pump reported for the day matches the records (a fault topped up by hand included)', async () => {

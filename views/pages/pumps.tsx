@@ -169,27 +169,7 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
           {v.notice.text}
         </p>
       )}
-      <dl class="facts">
-        <dt>{t.pump_col_state}</dt>
-        <dd id="pump-state" class={`pump-state-${p.readiness?.state ?? 'offline'}`}>
-          {stateText(t, p.readiness)}
-          {p.readiness?.state === 'blocked' && ` — ${t[`pump_blocked_${p.readiness.reason}`]({ name: p.name })}`}
-        </dd>
-        <dt>{t.pump_field_path}</dt>
-        <dd>
-          <code>{p.path}</code> · {p.baudRate} baud
-        </dd>
-        <dt>{t.pump_col_serial}</dt>
-        <dd>
-          {p.seenSerial ?? '—'} {p.model && <span class="muted">({p.model})</span>}
-        </dd>
-        <dt>{t.pump_col_reservoir}</dt>
-        <dd>{p.reservoirMl === null ? '—' : `${ml(ctx, p.reservoirMl)} ml`}</dd>
-        <dt>{t.pump_col_factor}</dt>
-        <dd>{p.calFactor === null ? '—' : formatNumber(p.calFactor, ctx.locale, 3)}</dd>
-        <dt>{t.pump_col_calibration}</dt>
-        <dd>{p.lastCalibrationAt ? formatDateTime(p.lastCalibrationAt, p.timeZone) : t.pump_never}</dd>
-      </dl>
+      <PumpFacts ctx={ctx} p={p} />
       {v.canConfirm && p.seenSerial && p.seenSerial !== p.expectedSerial && (
         <form method="post" action={`/pumps/${p.id}/confirm`} class="step">
           {csrf}
@@ -226,17 +206,7 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
           </section>
         </div>
       )}
-      <section>
-        <h2>{t.pump_events_title}</h2>
-        <ul class="pump-log">
-          {v.log.map((e) => (
-            <li data-kind={e.kind} class={e.kind === 'day_volume' && e.details.differs ? 'warn' : undefined}>
-              {formatDateTime(e.at, p.timeZone)} · {eventText(ctx, e)}
-              {e.byName && <span class="muted" hx-disable> · {e.byName}</span>}
-            </li>
-          ))}
-        </ul>
-      </section>
+      <PumpLog ctx={ctx} p={p} log={v.log} />
       {v.canConfigure && (
         <PumpConfigForm
           ctx={ctx}
@@ -247,6 +217,56 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
         />
       )}
     </Layout>
+  );
+}
+
+/**
+ * The pump's state as the station knows it now. The page asks for it again
+ * every 5 s (GET /pumps/:id/state, which does not keep the session alive),
+ * with the log beside it out of band; the forms are left as they are.
+ */
+export function PumpFacts({ ctx, p }: { ctx: ViewContext; p: PumpView }) {
+  const { t } = ctx;
+  return (
+    <dl class="facts" id="pump-facts" hx-get={`/pumps/${p.id}/state`} hx-trigger="every 5s" hx-swap="outerHTML">
+      <dt>{t.pump_col_state}</dt>
+      <dd id="pump-state" class={`pump-state-${p.readiness?.state ?? 'offline'}`}>
+        {stateText(t, p.readiness)}
+        {p.readiness?.state === 'blocked' && ` — ${t[`pump_blocked_${p.readiness.reason}`]({ name: p.name })}`}
+      </dd>
+      <dt>{t.pump_field_path}</dt>
+      <dd>
+        <code>{p.path}</code> · {p.baudRate} baud
+      </dd>
+      <dt>{t.pump_col_serial}</dt>
+      <dd>
+        {p.seenSerial ?? '—'} {p.model && <span class="muted">({p.model})</span>}
+      </dd>
+      <dt>{t.pump_col_reservoir}</dt>
+      <dd>{p.reservoirMl === null ? '—' : `${ml(ctx, p.reservoirMl)} ml`}</dd>
+      <dt>{t.pump_col_factor}</dt>
+      <dd>{p.calFactor === null ? '—' : formatNumber(p.calFactor, ctx.locale, 3)}</dd>
+      <dt>{t.pump_col_calibration}</dt>
+      <dd>{p.lastCalibrationAt ? formatDateTime(p.lastCalibrationAt, p.timeZone) : t.pump_never}</dd>
+    </dl>
+  );
+}
+
+/** The pump's log; `oob`: sent beside PumpFacts, in place of the one on the page. */
+export function PumpLog({ ctx, p, log, oob = false }: { ctx: ViewContext; p: PumpView; log: PumpEventRow[]; oob?: boolean }) {
+  const { t } = ctx;
+  return (
+    <section id="pump-log" {...(oob ? { 'hx-swap-oob': 'true' } : {})}>
+      <h2>{t.pump_events_title}</h2>
+      <ul class="pump-log">
+        {log.map((e) => (
+          <li data-kind={e.kind} class={e.kind === 'day_volume' && e.details.differs ? 'warn' : undefined}>
+            {formatDateTime(e.at, p.timeZone)} · {eventText(ctx, e)}
+            {e.byName && <span class="muted" hx-disable> · {e.byName}</span>}
+          </li>
+        ))}
+      </ul>
+    </section>
   );
 }
 
