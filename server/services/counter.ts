@@ -2,7 +2,7 @@
 // patient card with the decision of this moment, the check-in queue and the
 // patients expected today but not yet seen. Writes here are the check-in and
 // the call to the counter; the dose itself is server/services/dispense.ts.
-import { and, asc, desc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { checkIns, clinics, doseOrders, doses, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';

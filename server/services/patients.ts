@@ -1,5 +1,5 @@
 // Patients: registration with a programme code, search, duplicates, photos.
-import { and, count, desc, eq, ilike, inArray, like, or, sql, type SQL } from 'drizzle-orm';
+import { and, desc, eq, ilike, inArray, like, or, sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { rows } from '../../db/sql.ts';
 import { fold } from '../../db/fold.ts';
