@@ -126,10 +126,10 @@ export const reportRoutes = new Hono<AppEnv>()
     const { filter, view } = retentionFilter(c, s);
     const asOf = s.yesterday;
     const kind = view.kind;
-    const { cohorts, all: curveAll, censored: curveCensored } = await retentionReport(db, asOf, filter, view.grouping, kind);
+    const { cohorts, all: curveAll, censored: curveCensored, truncated } = await retentionReport(db, asOf, filter, view.grouping, kind);
     const cross = await crossSectional(db, asOf, filter);
     const referrals = await referralSources(db, s.ids);
-    return render(c, RetentionPage({ ctx: viewContext(c), v: { clinics: s.mine, referrals, filter: view, asOf, cohorts, curveAll, curveCensored, cross, canDrill: can(c.var.session!.user.role, 'report.patients') } }));
+    return render(c, RetentionPage({ ctx: viewContext(c), v: { clinics: s.mine, referrals, filter: view, asOf, cohorts, curveAll, curveCensored, truncated, cross, canDrill: can(c.var.session!.user.role, 'report.patients') } }));
   })
   .get('/reports/adherence', async (c) => {
     const s = await scopeFor(c);

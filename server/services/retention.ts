@@ -121,12 +121,19 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
     ), runs0 as (
       select r3.patient_id, r3.clinic_id, r3.kind, r3.first_day, r3.sex, r3.referral,
         extract(year from age(r3.first_day, r3.birth_date))::int as age,
+        -- A first recorded dose more than 30 days after the run began: its induction is not in the
+        -- records (a patient enrolled before the clinic's dose records began). Not in the cohorts
+        -- or the curve; the cross-section counts its time in treatment from the run's start.
+        r3.first_day > r3.started + ${DROPOUT_GAP}::int as truncated,
+        case when r3.first_day > r3.started + ${DROPOUT_GAP}::int then r3.started else r3.first_day end as since,
         case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then r3.dropout_day else r3.end_seen end as exit_day,
         case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then 'dropped_out'
              when r3.end_seen is not null then r3.end_reason end as exit_reason
       from r3
-    ), runs as (
+    ), runs_all as (
       select * from runs0 r ${f.ageBand ? sql`where ${ageBandSql} = ${f.ageBand}` : sql``}
+    ), runs as (
+      select * from runs_all ${chaining === 'scope' ? sql`where not runs_all.truncated` : sql``}
     )`;
 }
 
@@ -309,6 +316,8 @@ export interface RetentionReport {
   cohorts: CohortRow[];
   all: KmCurve;
   censored: KmCurve;
+  /** Runs left out because their induction is not in the records (first recorded dose more than 30 days after the run began). */
+  truncated: number;
 }
 
 /**
@@ -317,14 +326,15 @@ export interface RetentionReport {
  * and both curves. Same figures as cohortRetention and kaplanMeier.
  */
 export async function retentionReport(db: Db, asOf: string, f: RunFilter, grouping: 'month' | 'quarter', kind: RunKind | 'all', gaps: GapSource = 'spans'): Promise<RetentionReport> {
-  const [r] = await rows<{ cohorts: unknown; km: unknown }>(
+  const [r] = await rows<{ cohorts: unknown; km: unknown; truncated: number }>(
     db,
     sql`with ${runsSql(asOf, f, 'scope', gaps)}, asof as (select ${asOf}::date as day), c as (${cohortSelect(grouping)}), ${kmSelect(asOf, kind)}
       select (select coalesce(json_agg(c order by c.cohort, c.kind), '[]'::json) from c) as cohorts,
-             (select coalesce(json_agg(k order by k.day), '[]'::json) from k) as km`,
+             (select coalesce(json_agg(k order by k.day), '[]'::json) from k) as km,
+             (select count(*)::int from runs_all where runs_all.truncated) as truncated`,
   );
   const json = (v: unknown) => (typeof v === 'string' ? JSON.parse(v) : (v ?? [])) as Record<string, unknown>[];
-  return { cohorts: json(r?.cohorts).map(cohortRowOf), ...curvesOf(json(r?.km)) };
+  return { cohorts: json(r?.cohorts).map(cohortRowOf), ...curvesOf(json(r?.km)), truncated: Number(r?.truncated ?? 0) };
 }
 
 export interface CrossSectional {
@@ -346,8 +356,8 @@ export async function crossSectional(db: Db, day: string, f: RunFilter, gaps: Ga
     db,
     sql`with ${runsSql(day, f, 'programme', gaps)}
       select count(*)::int as n,
-        count(*) filter (where runs.first_day < (${day}::date - interval '6 months')::date)::int as over6,
-        count(*) filter (where runs.first_day < (${day}::date - interval '12 months')::date)::int as over12
+        count(*) filter (where runs.since < (${day}::date - interval '6 months')::date)::int as over6,
+        count(*) filter (where runs.since < (${day}::date - interval '12 months')::date)::int as over12
       from runs where runs.exit_day is null`,
   );
   return { day, inTreatment: Number(r?.n ?? 0), over6: Number(r?.over6 ?? 0), over12: Number(r?.over12 ?? 0) };

@@ -72,6 +72,9 @@ export const vi = {
   ret_def_retained: 'Còn duy trì ở tháng N: không bỏ trị (30 ngày liên tiếp không có liều, R18) và không kết thúc điều trị trước ngày ⌊N × 30,44⌋ kể từ liều đầu, và có ít nhất một ngày có liều trong 30 ngày trước ngày đó. Một nhóm chỉ được tính ở tháng N khi ngày đó đã qua.',
   ret_def_transfer: 'Chuyển giữa các cơ sở đang xem báo cáo không phải là ra khỏi điều trị: người bệnh là một đợt điều trị, tính một lần, ở cơ sở bắt đầu. Chuyển đến một cơ sở ngoài phạm vi báo cáo là chuyển đi; người chuyển đến từ ngoài phạm vi không thuộc nhóm nào.',
   ret_def_outcomes: 'Tử vong, chuyển ra ngoài chương trình và bị giam giữ là các kết cục riêng: bảng tính họ là không còn duy trì, và ghi thêm tỷ lệ khi loại họ khỏi mẫu số (kiểm duyệt).',
+  ret_def_truncated:
+    'Đợt điều trị có liều đầu tiên được ghi muộn hơn 30 ngày sau ngày bắt đầu đợt (người bệnh đã điều trị trước khi cơ sở bắt đầu ghi liều trên hệ thống) không có liều khởi liều trong số liệu: không thuộc nhóm nào và không có trong đường cong; số đếm cắt ngang tính thời gian điều trị của họ từ ngày bắt đầu đợt.',
+  ret_truncated: (p: { n: number }) => `${p.n} đợt điều trị bắt đầu trước khi có số liệu liều (liều đầu tiên được ghi muộn hơn 30 ngày sau ngày bắt đầu đợt) không được tính vào các nhóm và đường cong.`,
   ret_def_source: 'Tính từ các đợt điều trị và các ngày có liều đã ghi ở quầy cấp phát, không từ số liệu nhập riêng.',
   ret_c05_title: 'Số liệu cắt ngang theo Thông tư 05/2023 (không phải tỷ lệ duy trì)',
   ret_c05_note: 'Đếm những người đang điều trị vào ngày báo cáo (thời gian điều trị tính từ liều đầu tiên, kể cả ở cơ sở trước khi chuyển đến); người đã ra khỏi điều trị không có trong số này, nên không dùng thay tỷ lệ duy trì.',
@@ -209,6 +212,9 @@ export const en: Shape<typeof vi> = {
   ret_def_transfer:
     'A transfer between the clinics reported on is not leaving treatment: the patient is one run, counted once, at the clinic where it began. A transfer to a clinic outside them is a transfer out; a patient who came from outside them is in no cohort.',
   ret_def_outcomes: 'Deaths, transfers out of the programme and custody are separate outcomes: the table counts them as not retained, and also gives the share with them left out of the denominator (censored).',
+  ret_def_truncated:
+    'A run whose first recorded dose came more than 30 days after it began (a patient in treatment before the clinic began recording doses here) has no induction dose in the records: it is in no cohort and not under the curve; the cross-sectional counts take its time in treatment from the start of the run.',
+  ret_truncated: (p) => `${p.n} treatment runs that began before the dose records (first recorded dose more than 30 days after the run began) are left out of the cohorts and the curve.`,
   ret_def_source: 'Computed from the episodes and the covered days the counter recorded, never from separately kept counts.',
   ret_c05_title: 'Circular 05/2023 cross-sectional counts (not retention)',
   ret_c05_note: 'Counts the patients in treatment on the report date (time in treatment from the first dose, at a previous clinic too); those who left are not in them, so they are no substitute for retention.',

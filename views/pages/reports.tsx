@@ -221,6 +221,8 @@ export interface RetentionView {
   cohorts: CohortRow[];
   curveAll: KmCurve;
   curveCensored: KmCurve;
+  /** Runs in no cohort because their induction is not in the records (RetentionReport.truncated). */
+  truncated: number;
   cross: CrossSectional;
   canDrill: boolean;
 }
@@ -255,6 +257,7 @@ export function RetentionPage({ ctx, v }: { ctx: ViewContext; v: RetentionView }
         <button type="submit">{t.rep_show}</button>
       </form>
       <p class="muted">{t.ret_as_of({ day: formatDay(v.asOf) })}</p>
+      {v.truncated > 0 && <p class="notice warn" data-truncated={v.truncated}>{t.ret_truncated({ n: v.truncated })}</p>}
       {v.cohorts.length === 0 ? (
         <p>{t.ret_empty}</p>
       ) : (
@@ -363,6 +366,7 @@ export function RetentionPage({ ctx, v }: { ctx: ViewContext; v: RetentionView }
           <li>{t.ret_def_retained}</li>
           <li>{t.ret_def_transfer}</li>
           <li>{t.ret_def_outcomes}</li>
+          <li>{t.ret_def_truncated}</li>
           <li>{t.ret_def_source}</li>
         </ul>
       </section>
