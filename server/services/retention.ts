@@ -65,7 +65,10 @@ type Chaining = 'scope' | 'programme';
 /**
  * Every run with a first dose on or before `asOf`, with its exit as seen on
  * `asOf` (alias runs: patient_id, clinic_id, kind, first_day, exit_day,
- * exit_reason, age at the first dose, sex, referral).
+ * exit_reason, age at the first dose, sex, referral; truncated and since, for
+ * a run whose induction is not in the records). With 'scope' chaining (the
+ * cohorts, the curve, the drill-down) runs leaves the truncated out; runs_all
+ * keeps them, for their count.
  */
 function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps: GapSource = 'spans'): SQL {
   const scope = uuidArray(f.clinicIds);
