@@ -14,6 +14,7 @@ import type { Actor, ServiceDeps } from './context.ts';
 import { counterFacts, takeHomeAllowance } from './dispense.ts';
 import { rulesForClinic } from './rule-sets.ts';
 import { searchPatients, type SearchRow } from './patients.ts';
+import { unresolved } from './pump-doses.ts';
 
 /** How many of the last records the card shows. */
 const LAST_DOSES = 5;
@@ -82,7 +83,7 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
         homeClinicName: clinics.name,
         hasPhoto: sql<boolean>`exists (select 1 from ${patientPhotos} where ${patientPhotos.patientId} = ${patients.id})`,
         diversionAt: sql<Date | null>`(select max(${swallowChecks.at}) from ${swallowChecks} where ${swallowChecks.patientId} = ${patients.id} and ${swallowChecks.outcome} = 'diversion')`.mapWith(swallowChecks.at),
-        unresolvedDoseId: sql<string | null>`(select ${doses.id} from ${doses} where ${doses.patientId} = ${patients.id} and ${doses.status} in ('pending', 'unknown') order by ${doses.at} limit 1)`,
+        unresolvedDoseId: sql<string | null>`(select u.id from ${doses} u where u.patient_id = ${patients.id} and ${unresolved(sql`u`)} order by u.at limit 1)`,
       })
       .from(patients)
       .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))

@@ -105,7 +105,9 @@ export async function closeDay({ db, clock }: ServiceDeps, clinicId: string, day
           cross join lateral (select
               exists (select 1 from urine_tests u where u.patient_id = e.patient_id and u.test_date between e.start_date and ${day}::date
                         and jsonb_path_exists(results - 'methadone', '$.* ? (@ == "positive")')) as positive,
-              exists (select 1 from swallow_checks sc where sc.patient_id = e.patient_id and sc.outcome = 'diversion') as diverted) g
+              exists (select 1 from swallow_checks sc where sc.patient_id = e.patient_id and sc.outcome = 'diversion') as diverted
+            -- offset 0: worked out once per episode; inlined, each of the three uses above ran both probes again.
+            offset 0) g
           where e.clinic_id = ${clinicId}::uuid and e.end_date is null and e.start_date <= ${day}::date`,
     );
 

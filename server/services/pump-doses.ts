@@ -3,7 +3,7 @@
 // move is one statement: the dose's single allowed update (pending or unknown
 // → its final state), the pump event, the slot when the day is freed, and
 // the audit row, together or not at all.
-import { sql } from 'drizzle-orm';
+import { sql, type SQL } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { rows } from '../../db/sql.ts';
 import type { DispenseOutcome, NotStartedReason } from '../../devices/pump.ts';
@@ -82,9 +82,12 @@ export async function pumpDose(db: Db, doseId: string): Promise<PumpDose | null>
   return r ? toPumpDose(r) : null;
 }
 
+/** A dose still holding its patient (pending, or unknown after a silent pump): doses_unresolved_idx's predicate, on the alias given. */
+export const unresolved = (d: SQL) => sql`${d}.status in ('pending', 'unknown')`;
+
 /** The pump dose that blocks this patient (pending or unknown, any day), if there is one. */
 export async function unresolvedDose(db: Db, patientId: string): Promise<PumpDose | null> {
-  const [r] = await rows<PumpDoseRow>(db, sql`${SELECT_PUMP_DOSE} where d.patient_id = ${patientId}::uuid and d.status in ('pending', 'unknown') order by d.at limit 1`);
+  const [r] = await rows<PumpDoseRow>(db, sql`${SELECT_PUMP_DOSE} where d.patient_id = ${patientId}::uuid and ${unresolved(sql`d`)} order by d.at limit 1`);
   return r ? toPumpDose(r) : null;
 }
 

@@ -19,14 +19,12 @@ import type { Db } from '../../db/client.ts';
 import { END_REASONS, type EndReason } from '../../db/schema.ts';
 import { pgArray, rows } from '../../db/sql.ts';
 
-/** Standing dispensed doses (alias d). */
-export const standingDose = sql`d.voids_id is null and d.given_mg > 0 and not exists (select 1 from doses v where v.voids_id = d.id)`;
 /**
- * The same for a scan of many doses (a clinic's month): the voided ones found
- * in one hash of the void rows instead of a probe per dose, and everything
- * read from doses_clinic_day_idx alone.
+ * Standing dispensed doses (alias d), for a scan of many (a clinic's month):
+ * the voided ones found in one hash of the void rows instead of a probe per
+ * dose, and everything read from doses_clinic_day_idx alone.
  */
-const standingDoseScan = sql`d.voids_id is null and d.given_mg > 0 and d.id not in (select v.voids_id from doses v where v.voids_id is not null)`;
+const standingDose = sql`d.voids_id is null and d.given_mg > 0 and d.id not in (select v.voids_id from doses v where v.voids_id is not null)`;
 
 const NO_CLINIC = '00000000-0000-0000-0000-000000000000';
 
@@ -143,7 +141,7 @@ export async function dashboard(db: Db, now: Date, clinicIds: readonly string[])
                coalesce(sum(d.given_mg), 0)::float8 as mg_month,
                (count(*) filter (where d.part = 1))::int as patient_days,
                (sum(d.given_mg) / nullif(count(*) filter (where d.part = 1), 0))::float8 as avg_mg
-        from doses d where d.clinic_id = cm.id and d.service_day between cm.month_from and cm.today and ${standingDoseScan}
+        from doses d where d.clinic_id = cm.id and d.service_day between cm.month_from and cm.today and ${standingDose}
       ) dm
       order by cm.code`,
   );
@@ -248,7 +246,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
       cross join lateral (select ${figures(false)} from episodes e where e.clinic_id = c.id) f
       cross join lateral (
         select count(*)::int as doses, coalesce(sum(d.given_mg), 0)::float8 as mg from doses d
-        where d.clinic_id = c.id and d.service_day between ${from}::date and ${to}::date and ${standingDoseScan}) dd
+        where d.clinic_id = c.id and d.service_day between ${from}::date and ${to}::date and ${standingDose}) dd
       where c.id = any(${scope})
       order by c.code`,
   );
@@ -259,7 +257,7 @@ export async function programmeReport(db: Db, clinicIds: readonly string[], from
       from (select ${figures(true)} from episodes e where e.clinic_id = any(${scope})) f
       cross join (
         select count(*)::int as doses, coalesce(sum(d.given_mg), 0)::float8 as mg from doses d
-        where d.clinic_id = any(${scope}) and d.service_day between ${from}::date and ${to}::date and ${standingDoseScan}) dd`,
+        where d.clinic_id = any(${scope}) and d.service_day between ${from}::date and ${to}::date and ${standingDose}) dd`,
   );
   const ind = (r: Record<string, unknown> | undefined): Indicators => ({
     activeStart: num(r?.active_start),

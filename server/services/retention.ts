@@ -85,6 +85,7 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
     chaining === 'scope'
       ? sql`run.first_clinic = any(${scope}) and run.kind in ('first', 're_enrolment')`
       : sql`run.last_clinic = any(${scope}) and (run.end_date is null or run.end_date > ${day})`;
+  const beforeRecords = sql`r3.first_day > r3.started + ${DROPOUT_GAP}::int`;
   return sql`
     ep as (
       select e.*, sum(case when ${continues} then 0 else 1 end)
@@ -127,8 +128,8 @@ function runsSql(asOf: string, f: RunFilter, chaining: Chaining = 'scope', gaps:
         -- A first recorded dose more than 30 days after the run began: its induction is not in the
         -- records (a patient enrolled before the clinic's dose records began). Not in the cohorts
         -- or the curve; the cross-section counts its time in treatment from the run's start.
-        r3.first_day > r3.started + ${DROPOUT_GAP}::int as truncated,
-        case when r3.first_day > r3.started + ${DROPOUT_GAP}::int then r3.started else r3.first_day end as since,
+        ${beforeRecords} as truncated,
+        case when ${beforeRecords} then r3.started else r3.first_day end as since,
         case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then r3.dropout_day else r3.end_seen end as exit_day,
         case when r3.dropout_day is not null and (r3.end_seen is null or r3.dropout_day < r3.end_seen) then 'dropped_out'
              when r3.end_seen is not null then r3.end_reason end as exit_reason
