@@ -3,6 +3,7 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { sessions, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
+import { PREPARED } from '../../db/sql.ts';
 import { newToken, tokenHash } from './tokens.ts';
 
 export interface SessionUser {
@@ -71,10 +72,13 @@ export async function loadSession(db: Db, token: string, now: Date, policy: Sess
         gt(sessions.lastSeenAt, idleSince),
         eq(users.active, true),
       ),
-    );
+    )
+    // Every request asks it: parsed and planned once per connection.
+    .prepare(PREPARED)
+    .execute();
   if (!row) return null;
   if (!passive && now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-    await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash));
+    await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash)).prepare(PREPARED).execute();
   }
   const { csrfToken, lastSeenAt: _seen, clinicIds, ...user } = row;
   return { idHash, csrfToken, user: { ...user, clinicIds: parseTextArray(clinicIds) } };

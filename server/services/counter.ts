@@ -2,9 +2,10 @@
 // patient card with the decision of this moment, the check-in queue and the
 // patients expected today but not yet seen. Writes here are the check-in and
 // the call to the counter; the dose itself is server/services/dispense.ts.
-import { and, asc, eq, inArray, isNull, lte, or, sql } from 'drizzle-orm';
+import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { checkIns, clinics, doseOrders, doses, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
+import { pgArray, PREPARED } from '../../db/sql.ts';
 import { serviceDay } from '../clock.ts';
 import { decideDose, type Decision, type DoseOutcome } from '../dosing/decision.ts';
 import { orderInForce } from '../dosing/orders.ts';
@@ -20,7 +21,7 @@ import { unresolved } from './pump-doses.ts';
 const LAST_DOSES = 5;
 
 export async function clinicDay(db: Db, clinicId: string, now: Date): Promise<{ today: string; timeZone: string; code: string; name: string }> {
-  const [clinic] = await db.select({ tz: clinics.timeZone, code: clinics.code, name: clinics.name }).from(clinics).where(eq(clinics.id, clinicId));
+  const [clinic] = await db.select({ tz: clinics.timeZone, code: clinics.code, name: clinics.name }).from(clinics).where(eq(clinics.id, clinicId)).prepare(PREPARED).execute();
   if (!clinic) throw new NotFound('clinic');
   return { today: serviceDay(now, clinic.tz), timeZone: clinic.tz, code: clinic.code, name: clinic.name };
 }
@@ -38,7 +39,7 @@ export type Found = { kind: 'patient'; patientId: string } | { kind: 'matches'; 
 export async function findAtCounter(db: Db, q: string, scope: string[] | null): Promise<Found> {
   const code = normaliseCode(q);
   if (!code) return { kind: 'none' };
-  const [exact] = await db.select({ id: patients.id }).from(patients).where(eq(patients.code, code));
+  const [exact] = await db.select({ id: patients.id }).from(patients).where(eq(patients.code, code)).prepare(PREPARED).execute();
   if (exact) return { kind: 'patient', patientId: exact.id };
   const { rows } = await searchPatients(db, q, scope, 1, 8, { count: false });
   if (rows.length === 1) return { kind: 'patient', patientId: rows[0]!.id };
@@ -87,7 +88,9 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
       })
       .from(patients)
       .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
-      .where(eq(patients.id, patientId)),
+      .where(eq(patients.id, patientId))
+      .prepare(PREPARED)
+      .execute(),
     counterFacts(db, patientId, clinicId, now),
   ]);
   if (!p) throw new NotFound('patient');
@@ -226,8 +229,11 @@ export async function counterClinics(db: Db, scope: string[] | null) {
   return db
     .select({ id: clinics.id, code: clinics.code, name: clinics.name })
     .from(clinics)
-    .where(and(eq(clinics.active, true), scope ? inArray(clinics.id, scope.length ? scope : ['00000000-0000-0000-0000-000000000000']) : undefined))
-    .orderBy(asc(clinics.code));
+    // The scope as one array parameter: one statement text whatever its length, prepared.
+    .where(and(eq(clinics.active, true), scope ? sql`${clinics.id} = any(${pgArray(scope)}::uuid[])` : undefined))
+    .orderBy(asc(clinics.code))
+    .prepare(PREPARED)
+    .execute();
 }
 
 /**

@@ -105,6 +105,7 @@ export async function counterFacts(
         cross join lateral (select coalesce(${dayOverride}::date, (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today) t
         left join patients p on p.id = ${patientId}::uuid
         where c.id = ${clinicId}::uuid`,
+    { prepare: true },
   );
   // A closed (deactivated) clinic doses no one, even from a page left open.
   if (!row || !row.active) throw new NotFound('clinic');
@@ -351,6 +352,7 @@ async function writeDose(
           select ${a.pumpId}::uuid, id, 'dispense', jsonb_build_object('ml', ${d.ml}::numeric, 'mg', ${d.givenMg}::numeric), ${at}::timestamptz from dose where ${a.pumpId}::uuid is not null
         )
         select id from dose`,
+    { prepare: true },
   );
   return result.length === 1;
 }

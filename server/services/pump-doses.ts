@@ -87,7 +87,9 @@ export const unresolved = (d: SQL) => sql`${d}.status in ('pending', 'unknown')`
 
 /** The pump dose that blocks this patient (pending or unknown, any day), if there is one. */
 export async function unresolvedDose(db: Db, patientId: string): Promise<PumpDose | null> {
-  const [r] = await rows<PumpDoseRow>(db, sql`${SELECT_PUMP_DOSE} where d.patient_id = ${patientId}::uuid and ${unresolved(sql`d`)} order by d.at limit 1`);
+  const [r] = await rows<PumpDoseRow>(db, sql`${SELECT_PUMP_DOSE} where d.patient_id = ${patientId}::uuid and ${unresolved(sql`d`)} order by d.at limit 1`, {
+    prepare: true,
+  });
   return r ? toPumpDose(r) : null;
 }
 
