@@ -323,7 +323,10 @@ async function writeDose(
   const result = await rows<{ id: string }>(
     db,
     sql`with guard as (
-          update patients set facts_version = facts_version + 1
+          -- Locked, not updated: the dose's insert bumps the version (doses_bump_facts, migration 0011), once.
+          -- A writer that bumped it meanwhile and committed makes the lock find no row (the version is checked
+          -- again on the newest row), and the dose is decided again; one still running is waited for first.
+          select id from patients
           where id = ${d.patientId}::uuid and facts_version = ${version}::bigint
             -- The rule set version the decision used is still the one in force for the home clinic that day.
             and ${a.rules.versionId}::uuid = (
@@ -331,7 +334,7 @@ async function writeDose(
               where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${a.rules.clinicId}::uuid), (select id from rule_sets order by created_at limit 1))
                 and v.effective_from <= ${a.rules.day}::date
               order by v.effective_from desc, v.created_at desc limit 1)
-          returning id
+          for update
         ), dose as (
           insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
                              method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)

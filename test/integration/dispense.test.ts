@@ -8,6 +8,7 @@ import { FixedClock } from '../../server/clock.ts';
 import { Conflict } from '../../server/errors.ts';
 import { recordDose, type RecordDoseInput } from '../../server/services/dispense.ts';
 import { describeEachDatabase, expectRejection } from '../helpers/db.ts';
+import { rows } from '../../db/sql.ts';
 import { makeClinic, makeUser } from '../helpers/fixtures.ts';
 
 /** 09:00 in Hải Phòng on 23 November 2026. */
@@ -67,6 +68,33 @@ describeEachDatabase('recording doses', (get) => {
     expect(rows).toHaveLength(1);
     const slots = await db.select().from(doseSlots).where(and(eq(doseSlots.patientId, patient.id), eq(doseSlots.serviceDay, '2026-11-23')));
     expect(slots).toHaveLength(1);
+  });
+
+  it('R4 an order written while the dose is being written: the dose waits for it and is decided again under the new order', async () => {
+    const { db, driver } = get();
+    if (driver !== 'postgres') return; // Needs a second connection to hold the change open; PGlite has one.
+    const { services, actor, input, patient, episode, doctor, clinic } = await setup();
+    let doseDone: Promise<Awaited<ReturnType<typeof recordDose>>> | null = null;
+    await db.transaction(async (tx) => {
+      // Not committed yet: a new order of 60 mg from today (it bumps the patient's facts version, holding the row).
+      await tx.insert(doseOrders).values({ patientId: patient.id, episodeId: episode.id, phase: 'maintenance', startDate: '2026-11-23', endDate: '2026-12-22', dailyMg: 60, prescribedBy: doctor.id, createdAt: MORNING });
+      // The counter reads the facts as committed (the 80 mg order), decides 80 mg, and its write waits on the row.
+      doseDone = recordDose(services, actor, input({ expected: { part: 1, mg: 80 } }), [clinic.id]);
+      for (let i = 0; ; i++) {
+        // Asked outside the transaction: inside it, pg_stat_activity is a snapshot taken once.
+        const [waiting] = await rows<{ n: number }>(db, sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
+        if (waiting!.n > 0) break;
+        if (i > 200) throw new Error('the dose never waited for the order being written');
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    });
+    // Committed: the dose's decision (80 mg, the old order) no longer stands, and the card's amount is refused as changed.
+    const r = await doseDone!;
+    expect(r.kind).toBe('changed');
+    if (r.kind === 'changed') expect(r.decision).toMatchObject({ kind: 'give', mg: 60 });
+    expect(await db.select().from(doses).where(and(eq(doses.patientId, patient.id), eq(doses.serviceDay, '2026-11-23')))).toHaveLength(0);
+    const again = await recordDose(services, actor, input({ expected: { part: 1, mg: 60 } }), [clinic.id]);
+    expect(again.kind === 'recorded' && again.dose).toMatchObject({ givenMg: 60, prescribedMg: 60 });
   });
 
   it('a retried request (same request id) returns the same record and writes nothing more', async () => {
