@@ -1,8 +1,9 @@
-// Recording a dose at the counter: one transaction that reads today's order
-// and the history, asks the rules (server/dosing/decision.ts), claims the
-// day's slot and writes the record with its audit row. The patient's row is
-// locked first, so two counters (or a double click, or a retried request)
-// deciding for one patient take turns; the slot's primary key is the last net.
+// Recording a dose at the counter: read today's order and the history, ask
+// the rules (server/dosing/decision.ts), then claim the day's slot and write
+// the record with its audit row in one statement, only if the patient's facts
+// are still the ones decided on (their version); otherwise decide again. Two
+// counters (or a double click, or a retried request) for one patient cannot
+// both write on the same facts; the slot's primary key is the last net.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
@@ -308,7 +309,7 @@ const MAX_DECISION_ATTEMPTS = 5;
 
 /**
  * The dose, its slot (R9) and its audit row in one statement, written only if
- * the patient's facts are still at `version` (bumping it). Returns false when
+ * the patient's facts are still at `version` (the dose's insert bumps it). Returns false when
  * they changed. One statement is one transaction: the audit chain's lock is
  * held only while the database itself commits.
  */
@@ -326,6 +327,8 @@ async function writeDose(
           -- Locked, not updated: the dose's insert bumps the version (doses_bump_facts, migration 0011), once.
           -- A writer that bumped it meanwhile and committed makes the lock find no row (the version is checked
           -- again on the newest row), and the dose is decided again; one still running is waited for first.
+          -- The lock an update takes (no key update): rows that only reference the patient (check-ins, contacts,
+          -- a day close's alerts) are not held up by it, nor hold it up.
           select id from patients
           where id = ${d.patientId}::uuid and facts_version = ${version}::bigint
             -- The rule set version the decision used is still the one in force for the home clinic that day.
@@ -334,7 +337,7 @@ async function writeDose(
               where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${a.rules.clinicId}::uuid), (select id from rule_sets order by created_at limit 1))
                 and v.effective_from <= ${a.rules.day}::date
               order by v.effective_from desc, v.created_at desc limit 1)
-          for update
+          for no key update
         ), dose as (
           insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
                              method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)

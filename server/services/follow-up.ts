@@ -114,8 +114,6 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
         left join users ctu on ctu.id = ct.by
         where (lc.day is null or lc.day < (${now.toISOString()}::timestamptz at time zone cl.time_zone)::date - case when cl.today_closed then 0 else 1 end)
           ${f.counsellor === 'none' ? sql`and p.counsellor_id is null` : f.counsellor ? sql`and p.counsellor_id = ${f.counsellor}::uuid` : sql``}`,
-    // Every counsellor's page, many times a morning: planned once per connection.
-    { prepare: true },
   );
   const out: MissedRow[] = [];
   for (const r of found) {

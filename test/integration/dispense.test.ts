@@ -75,7 +75,7 @@ describeEachDatabase('recording doses', (get) => {
     if (driver !== 'postgres') return; // Needs a second connection to hold the change open; PGlite has one.
     const { services, actor, input, patient, episode, doctor, clinic } = await setup();
     let doseDone: Promise<Awaited<ReturnType<typeof recordDose>>> | null = null;
-    await db.transaction(async (tx) => {
+    const waitedFor = db.transaction(async (tx) => {
       // Not committed yet: a new order of 60 mg from today (it bumps the patient's facts version, holding the row).
       await tx.insert(doseOrders).values({ patientId: patient.id, episodeId: episode.id, phase: 'maintenance', startDate: '2026-11-23', endDate: '2026-12-22', dailyMg: 60, prescribedBy: doctor.id, createdAt: MORNING });
       // The counter reads the facts as committed (the 80 mg order), decides 80 mg, and its write waits on the row.
@@ -84,10 +84,17 @@ describeEachDatabase('recording doses', (get) => {
         // Asked outside the transaction: inside it, pg_stat_activity is a snapshot taken once.
         const [waiting] = await rows<{ n: number }>(db, sql`select count(*)::int as n from pg_stat_activity where datname = current_database() and wait_event_type = 'Lock'`);
         if (waiting!.n > 0) break;
-        if (i > 200) throw new Error('the dose never waited for the order being written');
+        if (i > 1_500) throw new Error('the dose never waited for the order being written');
         await new Promise((r) => setTimeout(r, 10));
       }
     });
+    try {
+      await waitedFor;
+    } catch (e) {
+      // The dose write is settled before failing, not left running unawaited.
+      await Promise.allSettled([doseDone]);
+      throw e;
+    }
     // Committed: the dose's decision (80 mg, the old order) no longer stands, and the card's amount is refused as changed.
     const r = await doseDone!;
     expect(r.kind).toBe('changed');
