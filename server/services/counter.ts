@@ -15,7 +15,6 @@ import type { Actor, ServiceDeps } from './context.ts';
 import { counterFacts, takeHomeAllowance } from './dispense.ts';
 import { rulesForClinic } from './rule-sets.ts';
 import { searchPatients, type SearchRow } from './patients.ts';
-import { unresolved } from './pump-doses.ts';
 
 /** How many of the last records the card shows. */
 const LAST_DOSES = 5;
@@ -71,9 +70,9 @@ export interface CardData {
 /** The patient card at a counter: identity, order, last doses and the decision of this moment. */
 export async function counterCard(db: Db, now: Date, patientId: string, clinicId: string, scope: string[] | null): Promise<CardData> {
   if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
-  // The patient with the photo, the latest diversion and a pump dose still
-  // unsettled in one statement, beside the facts: a card is a few round trips.
-  const [[p], { facts, timeZone, records }] = await Promise.all([
+  // The patient with the photo and the latest diversion in one statement,
+  // beside the facts (with a pump dose still unsettled): a card is a few round trips.
+  const [[p], { facts, timeZone, records, unresolvedDoseId }] = await Promise.all([
     db
       .select({
         id: patients.id,
@@ -84,7 +83,6 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
         homeClinicName: clinics.name,
         hasPhoto: sql<boolean>`exists (select 1 from ${patientPhotos} where ${patientPhotos.patientId} = ${patients.id})`,
         diversionAt: sql<Date | null>`(select max(${swallowChecks.at}) from ${swallowChecks} where ${swallowChecks.patientId} = ${patients.id} and ${swallowChecks.outcome} = 'diversion')`.mapWith(swallowChecks.at),
-        unresolvedDoseId: sql<string | null>`(select u.id from ${doses} u where u.patient_id = ${patients.id} and ${unresolved(sql`u`)} order by u.at limit 1)`,
       })
       .from(patients)
       .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
@@ -113,7 +111,7 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
     visible,
     guest,
     diversion: p.diversionAt ? { at: p.diversionAt } : null,
-    unresolvedDoseId: p.unresolvedDoseId ?? null,
+    unresolvedDoseId,
     order: order && { dailyMg: order.dailyMg, splitMg: order.splitMg ? [order.splitMg[0], order.splitMg[1]] : null, phase: order.phase, endDate: order.endDate, takeHomeDays: order.takeHomeDays },
     lastDoses: last,
     blockingClinicCode: decision.kind === 'already_dosed' || decision.kind === 'take_home_day' ? (records.find((r) => r.clinicId === decision.clinicId)?.clinicCode ?? null) : null,

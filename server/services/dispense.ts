@@ -17,7 +17,7 @@ import type { RuleParams } from '../dosing/parameters.ts';
 import { volumeFor } from '../dosing/volume.ts';
 import { Conflict, Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
-import { unresolvedDose } from './pump-doses.ts';
+import { unresolved } from './pump-doses.ts';
 import type { Actor, ServiceDeps } from './context.ts';
 import { forgetRules, rulesForClinic } from './rule-sets.ts';
 
@@ -41,6 +41,7 @@ interface FactsRow extends Record<string, unknown> {
   history: { id: string; request_id: string | null; service_day: string; part: number; outcome: DoseOutcome; status: 'completed' | 'pending' | 'unknown'; clinic_id: string; clinic_code: string; given_mg: number | string; at: string; by_name: string }[];
   guests: { episode_id: string; host_clinic_id: string; from_date: string; to_date: string }[];
   reviews: { kind: 'resume' | 'reduced' | 'no_dose'; max_mg: number | string | null; at: string }[];
+  unresolved_dose_id: string | null;
 }
 
 /** A standing record of the history, as the card lists it. */
@@ -79,12 +80,14 @@ export async function counterFacts(
   now: Date,
   /** The service day, when the database's zone rules disagree with the application's (see below). */
   dayOverride: string | null = null,
-): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string }> {
+): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string; unresolvedDoseId: string | null }> {
   // One statement, so the facts and their version come from one snapshot (see
   // recordDose), in one round trip. The service day is the clinic's local date of `now`.
   const [row] = await rows<FactsRow>(
     db,
     sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, c.active, t.today::text as today,
+          -- A pump dose of any day not yet settled holds the patient (the counter asks a person to settle it first).
+          (select u.id from doses u where u.patient_id = p.id and ${unresolved(sql`u`)} order by u.at limit 1) as unresolved_dose_id,
           (select row_to_json(e) from (
              select e.id, e.clinic_id, e.start_date::text as start_date, ec.time_zone as tz
              from episodes e join clinics ec on ec.id = e.clinic_id
@@ -167,7 +170,7 @@ export async function counterFacts(
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
   const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, status: h.status, givenMg: h.givenMg, at: h.at, clinicId: h.clinicId, clinicCode: h.clinicCode, byName: h.byName }));
-  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName };
+  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName, unresolvedDoseId: row.unresolved_dose_id };
 }
 
 export interface RecordDoseInput {
@@ -221,7 +224,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
   // is ever held across a round trip to the application.
   for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
     const now = clock.now();
-    const { facts, episodeId, records, version, patientName } = await counterFacts(db, input.patientId, input.clinicId, now);
+    const { facts, episodeId, records, version, patientName, unresolvedDoseId } = await counterFacts(db, input.patientId, input.clinicId, now);
     // The home clinic's rules apply, also to a guest dose elsewhere (R16).
     const rules = await rulesForClinic(db, facts.episode?.clinicId ?? input.clinicId, facts.today);
     const followUp = (): FollowUp => ({ patientName, swallowCheck: rules.params.swallow_check_enabled === 1, takeHomeDays: takeHomeAllowance(facts, rules.params, input.clinicId) });
@@ -233,7 +236,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     }
     // A pump dose of any day not yet resolved (a fault waiting for the nurse, a silent pump): nothing more until a person settles it.
     // Asked before the rules, so the nurse is told why (today's unresolved dose also holds the day's slot).
-    if (await unresolvedDose(db, input.patientId)) throw new Conflict('pump_err_unresolved');
+    if (unresolvedDoseId) throw new Conflict('pump_err_unresolved');
     const decision = decideDose(facts, rules.params);
     if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
     if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };

@@ -85,14 +85,6 @@ export async function pumpDose(db: Db, doseId: string): Promise<PumpDose | null>
 /** A dose still holding its patient (pending, or unknown after a silent pump): doses_unresolved_idx's predicate, on the alias given. */
 export const unresolved = (d: SQL) => sql`${d}.status in ('pending', 'unknown')`;
 
-/** The pump dose that blocks this patient (pending or unknown, any day), if there is one. */
-export async function unresolvedDose(db: Db, patientId: string): Promise<PumpDose | null> {
-  const [r] = await rows<PumpDoseRow>(db, sql`${SELECT_PUMP_DOSE} where d.patient_id = ${patientId}::uuid and ${unresolved(sql`d`)} order by d.at limit 1`, {
-    prepare: true,
-  });
-  return r ? toPumpDose(r) : null;
-}
-
 /** Pending doses sent to a pump: after a restart, each is asked after (QUERY) before anyone doses again. */
 export async function pendingOnPump(db: Db, pumpId: string): Promise<{ id: string; plannedMl: number }[]> {
   const r = await rows<{ id: string; ml: string | number }>(
