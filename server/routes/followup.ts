@@ -14,7 +14,7 @@ import { Invalid, NotFound } from '../errors.ts';
 import { attemptsOf, deliveryLog, retryFailed } from '../jobs/outbox.ts';
 import { channelsOn } from '../jobs/scheduler.ts';
 import { closeDueDays, recentCloses } from '../services/day-close.ts';
-import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, patientOfAlert, ruleOnDropout, setAlertChannels, unreadCount, type MissedFilter } from '../services/follow-up.ts';
+import { dropoutProposals, groundsOf, inboxOf, logContact, markAllRead, markReviewed, missedList, patientOfAlert, ruleOnDropout, setAlertChannels, unreadCount } from '../services/follow-up.ts';
 import { dayInput, noteText, text } from '../services/patient-schema.ts';
 import { getPatientInScope } from '../services/patients.ts';
 import { renderPatientPage } from './patients.ts';
@@ -65,21 +65,25 @@ async function listView(c: Ctx, q: { clinic?: string; counsellor?: string; bucke
   const user = c.var.session!.user;
   const mine = await myClinics(c);
   const clinic = q.clinic && mine.some((m) => m.id === q.clinic) ? q.clinic : '';
-  const counsellors = mine.length
-    ? await db
-        .selectDistinct({ id: users.id, fullName: users.fullName })
-        .from(users)
-        .innerJoin(userClinics, eq(userClinics.userId, users.id))
-        .where(and(eq(users.role, 'counsellor'), eq(users.active, true), inArray(userClinics.clinicId, mine.map((m) => m.id))))
-        .orderBy(asc(users.fullName))
-    : [];
+  const listOf = (counsellor: string) => missedList(db, clock.now(), mine.map((m) => m.id), { clinicId: clinic || undefined, counsellor: counsellor === 'all' ? undefined : counsellor });
+  // 'all' and 'none' need no check: the list is read alongside the counsellors (one round trip less).
+  const [counsellors, everyone] = await Promise.all([
+    mine.length
+      ? db
+          .selectDistinct({ id: users.id, fullName: users.fullName })
+          .from(users)
+          .innerJoin(userClinics, eq(userClinics.userId, users.id))
+          .where(and(eq(users.role, 'counsellor'), eq(users.active, true), inArray(userClinics.clinicId, mine.map((m) => m.id))))
+          .orderBy(asc(users.fullName))
+      : [],
+    q.counsellor === 'all' || q.counsellor === 'none' ? listOf(q.counsellor) : null,
+  ]);
   // A counsellor with patients of their own starts on them; everyone else on all.
   const hasOwn = async () => (await db.select({ id: patients.id }).from(patients).where(eq(patients.counsellorId, user.id)).limit(1)).length > 0;
   const counsellor =
     q.counsellor === 'all' || q.counsellor === 'none' || counsellors.some((x) => x.id === q.counsellor) ? q.counsellor! : user.role === 'counsellor' && q.counsellor === undefined && (await hasOwn()) ? user.id : 'all';
   const bucket = (BUCKETS as readonly string[]).includes(q.bucket ?? '') ? (q.bucket as Bucket) : '';
-  const filter: MissedFilter = { clinicId: clinic || undefined, counsellor: counsellor === 'all' ? undefined : counsellor };
-  const all = await missedList(db, clock.now(), mine.map((m) => m.id), filter);
+  const all = everyone ?? (await listOf(counsellor));
   const counts = { today: 0, d2_4: 0, d5_13: 0, d14: 0 } as Record<Bucket, number>;
   for (const r of all) counts[r.bucket]++;
   const inBucket = bucket ? all.filter((r) => r.bucket === bucket) : all;
