@@ -3,7 +3,7 @@
 import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { sessions, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
-import { PREPARED } from '../../db/sql.ts';
+import { PREPARED, preparedQuery } from '../../db/sql.ts';
 import { newToken, tokenHash } from './tokens.ts';
 
 export interface SessionUser {
@@ -45,12 +45,9 @@ export async function createSession(db: Db, userId: string, now: Date, policy: S
   return { token, csrfToken };
 }
 
-/** The live session for a cookie value, or null (unknown, revoked, idle too long, past its end, account disabled). */
-/** `passive`: a request the page makes by itself (a badge's poll) reads the session without keeping it alive. */
-export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy, passive = false): Promise<CurrentSession | null> {
-  const idHash = tokenHash(token);
-  const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
-  const [row] = await db
+// Every request asks for its session: made once, parsed and planned once per connection.
+const sessionQuery = preparedQuery((db) =>
+  db
     .select({
       csrfToken: sessions.csrfToken,
       lastSeenAt: sessions.lastSeenAt,
@@ -66,19 +63,33 @@ export async function loadSession(db: Db, token: string, now: Date, policy: Sess
     .innerJoin(users, eq(users.id, sessions.userId))
     .where(
       and(
-        eq(sessions.idHash, idHash),
+        eq(sessions.idHash, sql.placeholder('idHash')),
         isNull(sessions.revokedAt),
-        gt(sessions.expiresAt, now),
-        gt(sessions.lastSeenAt, idleSince),
+        gt(sessions.expiresAt, sql.placeholder('now')),
+        gt(sessions.lastSeenAt, sql.placeholder('idleSince')),
         eq(users.active, true),
       ),
     )
-    // Every request asks it: parsed and planned once per connection.
-    .prepare(PREPARED)
-    .execute();
+    .prepare(PREPARED),
+);
+
+const touchQuery = preparedQuery((db) =>
+  db
+    .update(sessions)
+    .set({ lastSeenAt: sql`${sql.placeholder('now')}::timestamptz` })
+    .where(eq(sessions.idHash, sql.placeholder('idHash')))
+    .prepare(PREPARED),
+);
+
+/** The live session for a cookie value, or null (unknown, revoked, idle too long, past its end, account disabled). */
+/** `passive`: a request the page makes by itself (a badge's poll) reads the session without keeping it alive. */
+export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy, passive = false): Promise<CurrentSession | null> {
+  const idHash = tokenHash(token);
+  const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
+  const [row] = await sessionQuery(db).execute({ idHash, now: now.toISOString(), idleSince: idleSince.toISOString() });
   if (!row) return null;
   if (!passive && now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-    await db.update(sessions).set({ lastSeenAt: now }).where(eq(sessions.idHash, idHash)).prepare(PREPARED).execute();
+    await touchQuery(db).execute({ idHash, now: now.toISOString() });
   }
   const { csrfToken, lastSeenAt: _seen, clinicIds, ...user } = row;
   return { idHash, csrfToken, user: { ...user, clinicIds: parseTextArray(clinicIds) } };

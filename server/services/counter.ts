@@ -5,7 +5,7 @@
 import { and, asc, eq, isNull, lte, or, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { checkIns, clinics, doseOrders, doses, episodes, guestAuthorisations, patientPhotos, patients, swallowChecks } from '../../db/schema.ts';
-import { pgArray, PREPARED } from '../../db/sql.ts';
+import { pgArray, PREPARED, preparedQuery } from '../../db/sql.ts';
 import { serviceDay } from '../clock.ts';
 import { decideDose, type Decision, type DoseOutcome } from '../dosing/decision.ts';
 import { orderInForce } from '../dosing/orders.ts';
@@ -19,8 +19,12 @@ import { searchPatients, type SearchRow } from './patients.ts';
 /** How many of the last records the card shows. */
 const LAST_DOSES = 5;
 
+const clinicQuery = preparedQuery((db) =>
+  db.select({ tz: clinics.timeZone, code: clinics.code, name: clinics.name }).from(clinics).where(eq(clinics.id, sql.placeholder('clinicId'))).prepare(PREPARED),
+);
+
 export async function clinicDay(db: Db, clinicId: string, now: Date): Promise<{ today: string; timeZone: string; code: string; name: string }> {
-  const [clinic] = await db.select({ tz: clinics.timeZone, code: clinics.code, name: clinics.name }).from(clinics).where(eq(clinics.id, clinicId)).prepare(PREPARED).execute();
+  const [clinic] = await clinicQuery(db).execute({ clinicId });
   if (!clinic) throw new NotFound('clinic');
   return { today: serviceDay(now, clinic.tz), timeZone: clinic.tz, code: clinic.code, name: clinic.name };
 }
@@ -35,10 +39,12 @@ export type Found = { kind: 'patient'; patientId: string } | { kind: 'matches'; 
  * this clinic may dose them) or a part of a name, code or phone (searched in
  * the user's clinics; one match opens its card).
  */
+const codeQuery = preparedQuery((db) => db.select({ id: patients.id }).from(patients).where(eq(patients.code, sql.placeholder('code'))).prepare(PREPARED));
+
 export async function findAtCounter(db: Db, q: string, scope: string[] | null): Promise<Found> {
   const code = normaliseCode(q);
   if (!code) return { kind: 'none' };
-  const [exact] = await db.select({ id: patients.id }).from(patients).where(eq(patients.code, code)).prepare(PREPARED).execute();
+  const [exact] = await codeQuery(db).execute({ code });
   if (exact) return { kind: 'patient', patientId: exact.id };
   const { rows } = await searchPatients(db, q, scope, 1, 8, { count: false });
   if (rows.length === 1) return { kind: 'patient', patientId: rows[0]!.id };
@@ -67,28 +73,32 @@ export interface CardData {
   takeHomeDays: number;
 }
 
+/** The card's patient: with the photo and the latest diversion, in one statement. */
+const cardPatientQuery = preparedQuery((db) =>
+  db
+    .select({
+      id: patients.id,
+      code: patients.code,
+      fullName: patients.fullName,
+      birthDate: patients.birthDate,
+      homeClinicId: patients.homeClinicId,
+      homeClinicName: clinics.name,
+      hasPhoto: sql<boolean>`exists (select 1 from ${patientPhotos} where ${patientPhotos.patientId} = ${patients.id})`,
+      diversionAt: sql<Date | null>`(select max(${swallowChecks.at}) from ${swallowChecks} where ${swallowChecks.patientId} = ${patients.id} and ${swallowChecks.outcome} = 'diversion')`.mapWith(swallowChecks.at),
+    })
+    .from(patients)
+    .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
+    .where(eq(patients.id, sql.placeholder('patientId')))
+    .prepare(PREPARED),
+);
+
 /** The patient card at a counter: identity, order, last doses and the decision of this moment. */
 export async function counterCard(db: Db, now: Date, patientId: string, clinicId: string, scope: string[] | null): Promise<CardData> {
   if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
   // The patient with the photo and the latest diversion in one statement,
   // beside the facts (with a pump dose still unsettled): a card is a few round trips.
   const [[p], { facts, timeZone, records, unresolvedDoseId }] = await Promise.all([
-    db
-      .select({
-        id: patients.id,
-        code: patients.code,
-        fullName: patients.fullName,
-        birthDate: patients.birthDate,
-        homeClinicId: patients.homeClinicId,
-        homeClinicName: clinics.name,
-        hasPhoto: sql<boolean>`exists (select 1 from ${patientPhotos} where ${patientPhotos.patientId} = ${patients.id})`,
-        diversionAt: sql<Date | null>`(select max(${swallowChecks.at}) from ${swallowChecks} where ${swallowChecks.patientId} = ${patients.id} and ${swallowChecks.outcome} = 'diversion')`.mapWith(swallowChecks.at),
-      })
-      .from(patients)
-      .innerJoin(clinics, eq(clinics.id, patients.homeClinicId))
-      .where(eq(patients.id, patientId))
-      .prepare(PREPARED)
-      .execute(),
+    cardPatientQuery(db).execute({ patientId }),
     counterFacts(db, patientId, clinicId, now),
   ]);
   if (!p) throw new NotFound('patient');
@@ -222,16 +232,19 @@ export async function chooseClinic(db: Db, scope: string[] | null, asked: string
   return { ...chosen, others: list.filter((cl) => cl.id !== chosen.id) };
 }
 
+const activeClinics = (db: Db) => db.select({ id: clinics.id, code: clinics.code, name: clinics.name }).from(clinics);
+const allClinicsQuery = preparedQuery((db) => activeClinics(db).where(eq(clinics.active, true)).orderBy(asc(clinics.code)).prepare(PREPARED));
+// The scope as one array parameter: one statement text whatever its length.
+const scopedClinicsQuery = preparedQuery((db) =>
+  activeClinics(db)
+    .where(and(eq(clinics.active, true), sql`${clinics.id} = any(${sql.placeholder('scope')}::uuid[])`))
+    .orderBy(asc(clinics.code))
+    .prepare(PREPARED),
+);
+
 /** The clinics a counter may work for: the user's own (active) clinics. */
 export async function counterClinics(db: Db, scope: string[] | null) {
-  return db
-    .select({ id: clinics.id, code: clinics.code, name: clinics.name })
-    .from(clinics)
-    // The scope as one array parameter: one statement text whatever its length, prepared.
-    .where(and(eq(clinics.active, true), scope ? sql`${clinics.id} = any(${pgArray(scope)}::uuid[])` : undefined))
-    .orderBy(asc(clinics.code))
-    .prepare(PREPARED)
-    .execute();
+  return scope ? scopedClinicsQuery(db).execute({ scope: pgArray(scope) }) : allClinicsQuery(db).execute();
 }
 
 /**

@@ -7,7 +7,7 @@
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
-import { rows } from '../../db/sql.ts';
+import { statement } from '../../db/sql.ts';
 import { doses, doseSlots, patients, urineTests, users } from '../../db/schema.ts';
 import { serviceDay } from '../clock.ts';
 import { addDays } from '../dosing/days.ts';
@@ -72,6 +72,35 @@ export function takeHomeAllowance(facts: CounterFacts, params: RuleParams, clini
   return Math.min(order.takeHomeDays, params.take_home_max_days);
 }
 
+/** The counter's facts of one patient at a clinic on its service day (the clinic's local date of `now`, unless `day` is given). */
+const factsStatement = statement<FactsRow, { patientId: string; clinicId: string; now: string; day: string | null }>(
+  (v) =>
+    sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, c.active, t.today::text as today,
+            -- A pump dose of any day not yet settled holds the patient (the counter asks a person to settle it first).
+            (select u.id from doses u where u.patient_id = p.id and ${unresolved(sql`u`)} order by u.at limit 1) as unresolved_dose_id,
+            (select row_to_json(e) from (
+               select e.id, e.clinic_id, e.start_date::text as start_date, ec.time_zone as tz
+               from episodes e join clinics ec on ec.id = e.clinic_id
+               where e.patient_id = p.id and e.end_date is null) e) as episode,
+            (select coalesce(json_agg(o order by o.start_date, o.created_at), '[]'::json) from (
+               select id, episode_id, phase, start_date::text as start_date, end_date::text as end_date, daily_mg, split_first_mg, split_second_mg, take_home_days, created_at
+               from dose_orders where patient_id = p.id) o) as orders,
+            (select coalesce(json_agg(h), '[]'::json) from (
+               select d.id, d.request_id, d.service_day::text as service_day, d.part, d.outcome, d.status, d.clinic_id, dc.code as clinic_code, d.given_mg, d.at, u.full_name as by_name
+               from doses d join users u on u.id = d.given_by join clinics dc on dc.id = d.clinic_id
+               where d.patient_id = p.id and d.service_day >= t.today - ${HISTORY_DAYS}::int and d.voids_id is null and d.status <> 'failed'
+                 and not exists (select 1 from doses v where v.voids_id = d.id)) h) as history,
+            (select coalesce(json_agg(g), '[]'::json) from (
+               select episode_id, host_clinic_id, from_date::text as from_date, to_date::text as to_date
+               from guest_authorisations where patient_id = p.id and from_date <= t.today and to_date >= t.today) g) as guests,
+            (select coalesce(json_agg(r), '[]'::json) from (
+               select kind, max_mg, at from dose_reviews where patient_id = p.id and service_day = t.today) r) as reviews
+          from clinics c
+          cross join lateral (select coalesce(${v.day}::date, (${v.now}::timestamptz at time zone c.time_zone)::date) as today) t
+          left join patients p on p.id = ${v.patientId}::uuid
+          where c.id = ${v.clinicId}::uuid`,
+);
+
 /** The facts the rules need, read at a clinic on its service day. */
 export async function counterFacts(
   db: Db,
@@ -83,34 +112,7 @@ export async function counterFacts(
 ): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string; unresolvedDoseId: string | null }> {
   // One statement, so the facts and their version come from one snapshot (see
   // recordDose), in one round trip. The service day is the clinic's local date of `now`.
-  const [row] = await rows<FactsRow>(
-    db,
-    sql`select p.facts_version as version, p.full_name as patient_name, c.time_zone as tz, c.active, t.today::text as today,
-          -- A pump dose of any day not yet settled holds the patient (the counter asks a person to settle it first).
-          (select u.id from doses u where u.patient_id = p.id and ${unresolved(sql`u`)} order by u.at limit 1) as unresolved_dose_id,
-          (select row_to_json(e) from (
-             select e.id, e.clinic_id, e.start_date::text as start_date, ec.time_zone as tz
-             from episodes e join clinics ec on ec.id = e.clinic_id
-             where e.patient_id = p.id and e.end_date is null) e) as episode,
-          (select coalesce(json_agg(o order by o.start_date, o.created_at), '[]'::json) from (
-             select id, episode_id, phase, start_date::text as start_date, end_date::text as end_date, daily_mg, split_first_mg, split_second_mg, take_home_days, created_at
-             from dose_orders where patient_id = p.id) o) as orders,
-          (select coalesce(json_agg(h), '[]'::json) from (
-             select d.id, d.request_id, d.service_day::text as service_day, d.part, d.outcome, d.status, d.clinic_id, dc.code as clinic_code, d.given_mg, d.at, u.full_name as by_name
-             from doses d join users u on u.id = d.given_by join clinics dc on dc.id = d.clinic_id
-             where d.patient_id = p.id and d.service_day >= t.today - ${HISTORY_DAYS}::int and d.voids_id is null and d.status <> 'failed'
-               and not exists (select 1 from doses v where v.voids_id = d.id)) h) as history,
-          (select coalesce(json_agg(g), '[]'::json) from (
-             select episode_id, host_clinic_id, from_date::text as from_date, to_date::text as to_date
-             from guest_authorisations where patient_id = p.id and from_date <= t.today and to_date >= t.today) g) as guests,
-          (select coalesce(json_agg(r), '[]'::json) from (
-             select kind, max_mg, at from dose_reviews where patient_id = p.id and service_day = t.today) r) as reviews
-        from clinics c
-        cross join lateral (select coalesce(${dayOverride}::date, (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today) t
-        left join patients p on p.id = ${patientId}::uuid
-        where c.id = ${clinicId}::uuid`,
-    { prepare: true },
-  );
+  const [row] = await factsStatement(db, { patientId, clinicId, now: now.toISOString(), day: dayOverride });
   // A closed (deactivated) clinic doses no one, even from a page left open.
   if (!row || !row.active) throw new NotFound('clinic');
   if (row.version === null) throw new NotFound('patient');
@@ -310,6 +312,78 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
 /** How often a dose is decided again when its facts keep changing under it. */
 const MAX_DECISION_ATTEMPTS = 5;
 
+/** The values of a dose's write (see writeDose): the dose's columns as the driver takes them, its guard and its audit row. */
+interface WriteValues extends Record<string, unknown> {
+  id: string;
+  patientId: string;
+  version: number;
+  ruleSetVersionId: string;
+  rulesClinicId: string;
+  rulesDay: string;
+  episodeId: string;
+  orderId: string | null;
+  clinicId: string;
+  serviceDay: string;
+  part: number;
+  outcome: string;
+  status: string;
+  prescribedMg: number;
+  givenMg: number;
+  ml: number;
+  concentration: number;
+  method: string;
+  intoxication: string | null;
+  breathAlcohol: number | null;
+  decision: string;
+  givenBy: string;
+  at: string;
+  requestId: string | null;
+  claimsSlot: boolean;
+  actorId: string;
+  details: string;
+  address: string | null;
+  pumpId: string | null;
+}
+
+const writeStatement = statement<{ id: string }, WriteValues>(
+  (v) =>
+    sql`with guard as (
+            -- Locked, not updated: the dose's insert bumps the version (doses_bump_facts, migration 0011), once.
+            -- A writer that bumped it meanwhile and committed makes the lock find no row (the version is checked
+            -- again on the newest row), and the dose is decided again; one still running is waited for first.
+            -- The lock an update takes (no key update): rows that only reference the patient (check-ins, contacts,
+            -- a day close's alerts) are not held up by it, nor hold it up.
+            select id from patients
+            where id = ${v.patientId}::uuid and facts_version = ${v.version}::bigint
+              -- The rule set version the decision used is still the one in force for the home clinic that day.
+              and ${v.ruleSetVersionId}::uuid = (
+                select v.id from rule_set_versions v
+                where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${v.rulesClinicId}::uuid), (select id from rule_sets order by created_at limit 1))
+                  and v.effective_from <= ${v.rulesDay}::date
+                order by v.effective_from desc, v.created_at desc limit 1)
+            for no key update
+          ), dose as (
+            insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
+                               method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)
+            select ${v.id}::uuid, guard.id, ${v.episodeId}::uuid, ${v.orderId}::uuid, ${v.clinicId}::uuid, ${v.serviceDay}::date, ${v.part}::int, ${v.outcome}::text, ${v.status}::text,
+                   ${v.prescribedMg}::numeric, ${v.givenMg}::numeric, ${v.ml}::numeric, ${v.concentration}::numeric, ${v.method}::text, ${v.intoxication}::text, ${v.breathAlcohol}::numeric,
+                   ${v.decision}::jsonb, ${v.ruleSetVersionId}::uuid, ${v.givenBy}::uuid, ${v.at}::timestamptz, ${v.requestId}::text
+            from guard
+            returning id, patient_id, service_day, part
+          ), slot as (
+            insert into dose_slots (patient_id, service_day, part, dose_id)
+            select patient_id, service_day, part, id from dose where ${v.claimsSlot}::boolean
+          ), audited as (
+            insert into audit_log (action, actor_id, clinic_id, entity_type, entity_id, details, address, at)
+            select 'dose_record', ${v.actorId}::uuid, ${v.clinicId}::uuid, 'dose', id::text, ${v.details}::jsonb, ${v.address}::text, ${v.at}::timestamptz from dose
+          ), sent as (
+            -- The transaction the pump will be given, written with the pending dose: a restart finds which pump to ask.
+            insert into pump_events (pump_id, dose_id, kind, details, at)
+            select ${v.pumpId}::uuid, id, 'dispense', jsonb_build_object('ml', ${v.ml}::numeric, 'mg', ${v.givenMg}::numeric), ${v.at}::timestamptz from dose where ${v.pumpId}::uuid is not null
+          )
+          select id from dose`,
+);
+
 /**
  * The dose, its slot (R9) and its audit row in one statement, written only if
  * the patient's facts are still at `version` (the dose's insert bumps it). Returns false when
@@ -323,46 +397,37 @@ async function writeDose(
   claimsSlot: boolean,
   a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string }; pumpId: string | null },
 ): Promise<boolean> {
-  const at = d.at.toISOString();
-  const result = await rows<{ id: string }>(
-    db,
-    sql`with guard as (
-          -- Locked, not updated: the dose's insert bumps the version (doses_bump_facts, migration 0011), once.
-          -- A writer that bumped it meanwhile and committed makes the lock find no row (the version is checked
-          -- again on the newest row), and the dose is decided again; one still running is waited for first.
-          -- The lock an update takes (no key update): rows that only reference the patient (check-ins, contacts,
-          -- a day close's alerts) are not held up by it, nor hold it up.
-          select id from patients
-          where id = ${d.patientId}::uuid and facts_version = ${version}::bigint
-            -- The rule set version the decision used is still the one in force for the home clinic that day.
-            and ${a.rules.versionId}::uuid = (
-              select v.id from rule_set_versions v
-              where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${a.rules.clinicId}::uuid), (select id from rule_sets order by created_at limit 1))
-                and v.effective_from <= ${a.rules.day}::date
-              order by v.effective_from desc, v.created_at desc limit 1)
-          for no key update
-        ), dose as (
-          insert into doses (id, patient_id, episode_id, order_id, clinic_id, service_day, part, outcome, status, prescribed_mg, given_mg, ml, concentration,
-                             method, intoxication, breath_alcohol, decision, rule_set_version_id, given_by, at, request_id)
-          select ${d.id}::uuid, guard.id, ${d.episodeId}::uuid, ${d.orderId}::uuid, ${d.clinicId}::uuid, ${d.serviceDay}::date, ${d.part}::int, ${d.outcome}::text, ${d.status}::text,
-                 ${d.prescribedMg}::numeric, ${d.givenMg}::numeric, ${d.ml}::numeric, ${d.concentration}::numeric, ${d.method}::text, ${d.intoxication}::text, ${d.breathAlcohol}::numeric,
-                 ${JSON.stringify(d.decision)}::jsonb, ${d.ruleSetVersionId}::uuid, ${d.givenBy}::uuid, ${at}::timestamptz, ${d.requestId}::text
-          from guard
-          returning id, patient_id, service_day, part
-        ), slot as (
-          insert into dose_slots (patient_id, service_day, part, dose_id)
-          select patient_id, service_day, part, id from dose where ${claimsSlot}::boolean
-        ), audited as (
-          insert into audit_log (action, actor_id, clinic_id, entity_type, entity_id, details, address, at)
-          select 'dose_record', ${a.actorId}::uuid, ${d.clinicId}::uuid, 'dose', id::text, ${JSON.stringify(a.details)}::jsonb, ${a.address}::text, ${at}::timestamptz from dose
-        ), sent as (
-          -- The transaction the pump will be given, written with the pending dose: a restart finds which pump to ask.
-          insert into pump_events (pump_id, dose_id, kind, details, at)
-          select ${a.pumpId}::uuid, id, 'dispense', jsonb_build_object('ml', ${d.ml}::numeric, 'mg', ${d.givenMg}::numeric), ${at}::timestamptz from dose where ${a.pumpId}::uuid is not null
-        )
-        select id from dose`,
-    { prepare: true },
-  );
+  const result = await writeStatement(db, {
+    id: d.id,
+    patientId: d.patientId,
+    version,
+    ruleSetVersionId: a.rules.versionId,
+    rulesClinicId: a.rules.clinicId,
+    rulesDay: a.rules.day,
+    episodeId: d.episodeId,
+    orderId: d.orderId,
+    clinicId: d.clinicId,
+    serviceDay: d.serviceDay,
+    part: d.part,
+    outcome: d.outcome,
+    status: d.status,
+    prescribedMg: d.prescribedMg,
+    givenMg: d.givenMg,
+    ml: d.ml,
+    concentration: d.concentration,
+    method: d.method,
+    intoxication: d.intoxication,
+    breathAlcohol: d.breathAlcohol,
+    decision: JSON.stringify(d.decision),
+    givenBy: d.givenBy,
+    at: d.at.toISOString(),
+    requestId: d.requestId,
+    claimsSlot,
+    actorId: a.actorId,
+    details: JSON.stringify(a.details),
+    address: a.address,
+    pumpId: a.pumpId,
+  });
   return result.length === 1;
 }
 
