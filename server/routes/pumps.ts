@@ -4,7 +4,7 @@
 import { randomUUID } from 'node:crypto';
 import { Hono } from 'hono';
 import { z } from 'zod';
-import { PumpFacts, PumpListPage, PumpLog, PumpPage, type PumpPageView, type PumpView } from '../../views/pages/pumps.tsx';
+import { PumpFacts, PumpListPage, PumpLog, PumpPage, PumpTools, toolsState, type PumpPageView, type PumpView } from '../../views/pages/pumps.tsx';
 import type { TextKey } from '../../views/i18n/index.ts';
 import { formatNumber } from '../../views/format.ts';
 import { DISPENSE_ML } from '../../devices/mpp/protocol.ts';
@@ -140,7 +140,15 @@ export const pumpRoutes = new Hono<AppEnv>()
   .get('/pumps/:id/state', async (c) => {
     const { pump, log } = await pumpView(c, c.req.param('id'), false);
     const ctx = viewContext(c);
-    return c.html(String(PumpFacts({ ctx, p: pump })) + String(PumpLog({ ctx, p: pump, log, oob: true })));
+    // What the page's calibration and priming part shows; redrawn only when the pump went offline or came back since.
+    const shown = c.req.query('tools');
+    const tools = can(c.var.session!.user.role, 'pump.operate') ? toolsState(pump) : null;
+    const redraw = tools !== null && (shown === 'on' || shown === 'off') && shown !== tools;
+    return c.html(
+      String(PumpFacts({ ctx, p: pump, tools })) +
+        String(PumpLog({ ctx, p: pump, log, oob: true })) +
+        (redraw ? String(PumpTools({ ctx, p: pump, calibrationTest: null, errors: {}, oob: true })) : ''),
+    );
   })
   .post('/pumps/:id', async (c) => {
     const id = Uuid.safeParse(c.req.param('id'));

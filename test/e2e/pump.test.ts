@@ -311,8 +311,12 @@ for (const driver of DRIVERS) {
       await p.getByRole('link', { name: pumpName }).click();
       const state = p.locator('#pump-state');
       await expect.poll(async () => squash(await state.textContent()), { ...POLL, message: 'the pump page says the pump is ready' }).toBe(VI.pump_state_ready);
+      expect(await p.locator('#pump-tools form').count()).toBe(2);
       await sim!.command({ cmd: 'unplug' });
       await expect.poll(async () => squash(await state.textContent()), { timeout: 20_000, message: 'the open pump page says the pump is offline' }).toBe(VI.pump_state_offline);
+      // Its calibration and priming forms go with it, replaced by the line that says why.
+      await expect.poll(async () => squash(await p.locator('#pump-tools').textContent()), { timeout: 10_000, message: 'the pump page withdraws its tools' }).toBe(VI.pump_tools_offline);
+      expect(await p.locator('#pump-tools form').count()).toBe(0);
       await p.screenshot({ path: artifactPath(`pump-page-offline-${driver}.png`), fullPage: true });
       await context.close();
       context = null;

@@ -81,10 +81,28 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
     // The pump page, left open, sees it on its next refresh of the state.
     const state = await w.nurse.get(`/pumps/${w.pump.id}/state`, { 'hx-request': 'true' });
     expect(state.res.status).toBe(200);
-    expect(state.html).toMatch(/^<dl class="facts" id="pump-facts" hx-get="\/pumps\/[^"]+\/state" hx-trigger="every 5s"/);
+    expect(state.html).toMatch(/^<dl class="facts" id="pump-facts" hx-get="\/pumps\/[^"]+\/state\?tools=off" hx-trigger="every 5s"/);
     expect(state.html).toContain(`class="pump-state-offline">${esc(t.pump_state_offline)}`);
+    // The calibration and priming forms drawn while it answered are replaced, out of band, by a line saying why they went;
+    // a page that already shows that line is left alone (a volume being typed is not wiped by every refresh).
+    const toolsGone = await w.nurse.get(`/pumps/${w.pump.id}/state?tools=on`, { 'hx-request': 'true' });
+    expect(toolsGone.html).toContain(`hx-get="/pumps/${w.pump.id}/state?tools=off"`);
+    expect(toolsGone.html).toContain('<div id="pump-tools" class="pump-tools" hx-swap-oob="true"><p class="muted" data-tools="off">');
+    expect(toolsGone.html).toContain(esc(t.pump_tools_offline));
+    expect(toolsGone.html).not.toContain(`action="/pumps/${w.pump.id}/prime"`);
+    expect((await w.nurse.get(`/pumps/${w.pump.id}/state?tools=off`, { 'hx-request': 'true' })).html).not.toContain('id="pump-tools"');
+    const offlinePage = await w.nurse.get(`/pumps/${w.pump.id}`);
+    expect(offlinePage.html).toContain(esc(t.pump_tools_offline));
+    expect(offlinePage.html).not.toContain(`action="/pumps/${w.pump.id}/prime"`);
     await w.sim.command({ cmd: 'replug' });
     await until('the pump to be back', () => w.readiness()?.state === 'ready', defaults.reconnectMs + defaults.statusIntervalMs + 5000);
+    // Back: the page left showing the line gets the forms again on its next refresh.
+    const toolsBack = await w.nurse.get(`/pumps/${w.pump.id}/state?tools=off`, { 'hx-request': 'true' });
+    expect(toolsBack.html).toContain(`hx-get="/pumps/${w.pump.id}/state?tools=on"`);
+    expect(toolsBack.html).toContain(`action="/pumps/${w.pump.id}/prime"`);
+    expect(toolsBack.html).toContain(`action="/pumps/${w.pump.id}/calibration/test"`);
+    expect(toolsBack.html).not.toContain(esc(t.pump_tools_offline));
+    expect((await w.nurse.get(`/pumps/${w.pump.id}/state?tools=on`, { 'hx-request': 'true' })).html).not.toContain('id="pump-tools"');
 
     // Switched off: the line stays open, the pump stops answering the heartbeat.
     from = Date.now();
@@ -216,7 +234,7 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
     expect(alarm!.doseId).toBeNull();
     const page = await w.nurse.get(`/pumps/${w.pump.id}`);
     expect(page.html).toContain(esc(t.pump_event_alarm({ code: 'RESERVOIR_LOW' })));
-    expect(page.html).toContain('hx-get="/pumps/' + w.pump.id + '/state"');
+    expect(page.html).toContain('hx-get="/pumps/' + w.pump.id + '/state?tools=on"');
     // The page's refresh carries the log out of band, the alarm in it.
     const state = await w.nurse.get(`/pumps/${w.pump.id}/state`, { 'hx-request': 'true' });
     expect(state.html).toContain('<section id="pump-log" hx-swap-oob="true">');

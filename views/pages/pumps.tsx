@@ -151,14 +151,7 @@ function PumpConfigForm({ ctx, action, clinics, errors, values }: { ctx: ViewCon
 export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
   const { t } = ctx;
   const p = v.pump;
-  const online = p.readiness !== null && p.readiness.state !== 'offline';
   const csrf = <input type="hidden" name="_csrf" value={ctx.csrfToken} />;
-  const err = (k: 'prime' | 'test' | 'measured') =>
-    v.errors[k] && (
-      <small class="error" role="alert">
-        {t[v.errors[k]!]}
-      </small>
-    );
   return (
     <Layout ctx={ctx} title={`${t.pumps_title} · ${p.name}`}>
       <h1>
@@ -169,7 +162,7 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
           {v.notice.text}
         </p>
       )}
-      <PumpFacts ctx={ctx} p={p} />
+      <PumpFacts ctx={ctx} p={p} tools={v.canOperate ? toolsState(p) : null} />
       {v.canConfirm && p.seenSerial && p.seenSerial !== p.expectedSerial && (
         <form method="post" action={`/pumps/${p.id}/confirm`} class="step">
           {csrf}
@@ -180,15 +173,54 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
           </button>
         </form>
       )}
-      {v.canOperate && online && (
-        <div class="pump-tools">
+      {v.canOperate && <PumpTools ctx={ctx} p={p} calibrationTest={v.calibrationTest} errors={v.errors} />}
+      <PumpLog ctx={ctx} p={p} log={v.log} />
+      {v.canConfigure && (
+        <PumpConfigForm
+          ctx={ctx}
+          action={`/pumps/${p.id}`}
+          clinics={v.clinics}
+          errors={{}}
+          values={{ clinicId: p.clinicId, name: p.name, path: p.path, baudRate: String(p.baudRate), expectedSerial: p.expectedSerial ?? '', active: String(p.active) }}
+        />
+      )}
+    </Layout>
+  );
+}
+
+/** Whether the pump answers, so that calibration and priming can be offered. */
+export const toolsState = (p: PumpView): 'on' | 'off' => (p.readiness !== null && p.readiness.state !== 'offline' ? 'on' : 'off');
+
+/**
+ * Calibration and priming while the pump answers; while it does not, a line
+ * that says they come back with it. The state refresh (PumpFacts) sends it
+ * again, out of band (`oob`), when the pump went offline or came back since
+ * the page drew it, and only then: a volume being typed is not wiped.
+ */
+export function PumpTools({ ctx, p, calibrationTest, errors, oob = false }: { ctx: ViewContext; p: PumpView; calibrationTest: PumpPageView['calibrationTest']; errors: PumpPageView['errors']; oob?: boolean }) {
+  const { t } = ctx;
+  const csrf = <input type="hidden" name="_csrf" value={ctx.csrfToken} />;
+  const err = (k: 'prime' | 'test' | 'measured') =>
+    errors[k] && (
+      <small class="error" role="alert">
+        {t[errors[k]!]}
+      </small>
+    );
+  return (
+    <div id="pump-tools" class="pump-tools" {...(oob ? { 'hx-swap-oob': 'true' } : {})}>
+      {toolsState(p) === 'off' ? (
+        <p class="muted" data-tools="off">
+          {t.pump_tools_offline}
+        </p>
+      ) : (
+        <>
           <section class="step">
             <h2>{t.pump_cal_title}</h2>
             <p class="muted">{t.pump_cal_help}</p>
-            {v.calibrationTest ? (
+            {calibrationTest ? (
               <form method="post" action={`/pumps/${p.id}/calibration`}>
                 {csrf}
-                <p>{t.pump_cal_reported({ ml: ml(ctx, v.calibrationTest.reportedMl) })}</p>
+                <p>{t.pump_cal_reported({ ml: ml(ctx, calibrationTest.reportedMl) })}</p>
                 <label for="cal-measured">{t.pump_cal_measured}</label>
                 <input id="cal-measured" name="measured" inputmode="decimal" maxlength={8} required autofocus />
                 {err('measured')}
@@ -204,31 +236,23 @@ export function PumpPage({ ctx, v }: { ctx: ViewContext; v: PumpPageView }) {
             <h2>{t.pump_prime_title}</h2>
             <VolumeForm action={`/pumps/${p.id}/prime`} id="prime-ml" label={t.pump_prime_ml} value="5" button={t.pump_prime_run} csrf={csrf} error={err('prime')} />
           </section>
-        </div>
+        </>
       )}
-      <PumpLog ctx={ctx} p={p} log={v.log} />
-      {v.canConfigure && (
-        <PumpConfigForm
-          ctx={ctx}
-          action={`/pumps/${p.id}`}
-          clinics={v.clinics}
-          errors={{}}
-          values={{ clinicId: p.clinicId, name: p.name, path: p.path, baudRate: String(p.baudRate), expectedSerial: p.expectedSerial ?? '', active: String(p.active) }}
-        />
-      )}
-    </Layout>
+    </div>
   );
 }
 
 /**
  * The pump's state as the station knows it now. The page asks for it again
  * every 5 s (GET /pumps/:id/state, which does not keep the session alive),
- * with the log beside it out of band; the forms are left as they are.
+ * with the log beside it out of band. `tools`: what the page's calibration and
+ * priming part shows (null: the user has none), sent with the refresh so the
+ * answer redraws that part only when the pump went offline or came back.
  */
-export function PumpFacts({ ctx, p }: { ctx: ViewContext; p: PumpView }) {
+export function PumpFacts({ ctx, p, tools }: { ctx: ViewContext; p: PumpView; tools: 'on' | 'off' | null }) {
   const { t } = ctx;
   return (
-    <dl class="facts" id="pump-facts" hx-get={`/pumps/${p.id}/state`} hx-trigger="every 5s" hx-swap="outerHTML">
+    <dl class="facts" id="pump-facts" hx-get={`/pumps/${p.id}/state${tools ? `?tools=${tools}` : ''}`} hx-trigger="every 5s" hx-swap="outerHTML">
       <dt>{t.pump_col_state}</dt>
       <dd id="pump-state" class={`pump-state-${p.readiness?.state ?? 'offline'}`}>
         {stateText(t, p.readiness)}
