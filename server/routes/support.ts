@@ -164,10 +164,22 @@ export function fieldErrors(error: ZodError): FieldErrors {
 
 /** A form body as plain strings (and string arrays for repeated fields), whatever was sent. */
 export async function formBody(c: Ctx): Promise<Record<string, string | string[]>> {
-  const body = await c.req.parseBody({ all: true });
-  const out: Record<string, string | string[]> = {};
+  // No prototype: a field named __proto__ is a field like any other.
+  const out: Record<string, string | string[]> = Object.create(null);
   // NUL is never text a person typed, and PostgreSQL refuses it in text columns.
   const clean = (x: string) => (x.includes('\u0000') ? x.replace(/\u0000/g, '') : x);
+  const type = c.req.header('content-type')?.split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded' && !c.req.bodyCache.formData) {
+    // Every htmx form: parsed as the URL standard says (what Request.formData does for this type, at a tenth of its cost).
+    // A field sent twice, or named with [], is a list, as parseBody({ all: true }) makes it.
+    for (const [k, raw] of new URLSearchParams(await c.req.text())) {
+      const v = clean(raw);
+      const had = out[k];
+      out[k] = had === undefined ? (k.endsWith('[]') ? [v] : v) : Array.isArray(had) ? [...had, v] : [had, v];
+    }
+    return out;
+  }
+  const body = await c.req.parseBody({ all: true });
   for (const [k, v] of Object.entries(body)) {
     if (Array.isArray(v)) out[k] = v.filter((x): x is string => typeof x === 'string').map(clean);
     else if (typeof v === 'string') out[k] = clean(v);
