@@ -33,9 +33,10 @@ export type Slots<V> = { readonly [K in keyof V & string]: Placeholder<K, V[K]> 
 /**
  * A raw statement whose text is made once, with placeholders where its values
  * go, and run prepared (as `rows(…, { prepare: true })`) with the values of
- * each call. For the statements every request repeats: building a statement's
- * text from its template and parameters costs more in Node than the statement
- * costs PostgreSQL once it is prepared (a dose's write has some thirty).
+ * each call. For the statements every request repeats: drizzle builds a
+ * statement's text from its template and parameters on every run, which costs
+ * Node about as much as PostgreSQL spends on the prepared statement (the
+ * session lookup: 0.23 ms to build, 0.18 ms to bind and run).
  *
  *   const byCode = statement<{ id: string }, { code: string }>((v) => sql`select id from patients where code = ${v.code}`);
  *   await byCode(db, { code });

@@ -32,6 +32,8 @@ export async function clinicDay(db: Db, clinicId: string, now: Date): Promise<{ 
 /** A patient code as a scanner or a person types it: trimmed, upper case. */
 export const normaliseCode = (q: string): string => q.normalize('NFC').trim().toUpperCase();
 
+const codeQuery = preparedQuery((db) => db.select({ id: patients.id }).from(patients).where(eq(patients.code, sql.placeholder('code'))).prepare(PREPARED));
+
 export type Found = { kind: 'patient'; patientId: string } | { kind: 'matches'; rows: SearchRow[] } | { kind: 'none' };
 
 /**
@@ -39,8 +41,6 @@ export type Found = { kind: 'patient'; patientId: string } | { kind: 'matches'; 
  * this clinic may dose them) or a part of a name, code or phone (searched in
  * the user's clinics; one match opens its card).
  */
-const codeQuery = preparedQuery((db) => db.select({ id: patients.id }).from(patients).where(eq(patients.code, sql.placeholder('code'))).prepare(PREPARED));
-
 export async function findAtCounter(db: Db, q: string, scope: string[] | null): Promise<Found> {
   const code = normaliseCode(q);
   if (!code) return { kind: 'none' };
@@ -232,11 +232,11 @@ export async function chooseClinic(db: Db, scope: string[] | null, asked: string
   return { ...chosen, others: list.filter((cl) => cl.id !== chosen.id) };
 }
 
-const activeClinics = (db: Db) => db.select({ id: clinics.id, code: clinics.code, name: clinics.name }).from(clinics);
-const allClinicsQuery = preparedQuery((db) => activeClinics(db).where(eq(clinics.active, true)).orderBy(asc(clinics.code)).prepare(PREPARED));
+const clinicRows = (db: Db) => db.select({ id: clinics.id, code: clinics.code, name: clinics.name }).from(clinics);
+const allClinicsQuery = preparedQuery((db) => clinicRows(db).where(eq(clinics.active, true)).orderBy(asc(clinics.code)).prepare(PREPARED));
 // The scope as one array parameter: one statement text whatever its length.
 const scopedClinicsQuery = preparedQuery((db) =>
-  activeClinics(db)
+  clinicRows(db)
     .where(and(eq(clinics.active, true), sql`${clinics.id} = any(${sql.placeholder('scope')}::uuid[])`))
     .orderBy(asc(clinics.code))
     .prepare(PREPARED),

@@ -317,7 +317,8 @@ interface WriteValues extends Record<string, unknown> {
   id: string;
   patientId: string;
   version: number;
-  ruleSetVersionId: string;
+  /** The guard: the rule set version the decision used, still in force for rulesClinicId on rulesDay. */
+  rulesVersionId: string;
   rulesClinicId: string;
   rulesDay: string;
   episodeId: string;
@@ -335,6 +336,7 @@ interface WriteValues extends Record<string, unknown> {
   intoxication: string | null;
   breathAlcohol: number | null;
   decision: string;
+  ruleSetVersionId: string | null;
   givenBy: string;
   at: string;
   requestId: string | null;
@@ -356,7 +358,7 @@ const writeStatement = statement<{ id: string }, WriteValues>(
             select id from patients
             where id = ${v.patientId}::uuid and facts_version = ${v.version}::bigint
               -- The rule set version the decision used is still the one in force for the home clinic that day.
-              and ${v.ruleSetVersionId}::uuid = (
+              and ${v.rulesVersionId}::uuid = (
                 select v.id from rule_set_versions v
                 where v.rule_set_id = coalesce((select rule_set_id from clinics where id = ${v.rulesClinicId}::uuid), (select id from rule_sets order by created_at limit 1))
                   and v.effective_from <= ${v.rulesDay}::date
@@ -401,7 +403,7 @@ async function writeDose(
     id: d.id,
     patientId: d.patientId,
     version,
-    ruleSetVersionId: a.rules.versionId,
+    rulesVersionId: a.rules.versionId,
     rulesClinicId: a.rules.clinicId,
     rulesDay: a.rules.day,
     episodeId: d.episodeId,
@@ -419,6 +421,7 @@ async function writeDose(
     intoxication: d.intoxication,
     breathAlcohol: d.breathAlcohol,
     decision: JSON.stringify(d.decision),
+    ruleSetVersionId: d.ruleSetVersionId,
     givenBy: d.givenBy,
     at: d.at.toISOString(),
     requestId: d.requestId,

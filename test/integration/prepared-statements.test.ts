@@ -1,5 +1,5 @@
 // The statements every request repeats run prepared on PostgreSQL (db/sql.ts
-// PREPARED, rows(…, { prepare: true })): parsed once per connection, and
+// PREPARED, rows(…, { prepare: true }), statement, preparedQuery): parsed once per connection, and
 // planned once when PostgreSQL keeps a generic plan. drizzle has no public form of this
 // for raw SQL, so this holds the way db/sql.ts reaches for it to what
 // PostgreSQL itself lists (pg_prepared_statements, per connection: read in a
@@ -10,7 +10,7 @@ import { sql } from 'drizzle-orm';
 import { expect, it } from 'vitest';
 import type { Db } from '../../db/client.ts';
 import { users } from '../../db/schema.ts';
-import { PREPARED, pgArray, rows } from '../../db/sql.ts';
+import { PREPARED, pgArray, preparedQuery, rows, statement } from '../../db/sql.ts';
 import { loadSession } from '../../server/auth/sessions.ts';
 import { clinicDay, counterClinics } from '../../server/services/counter.ts';
 import { counterFacts } from '../../server/services/dispense.ts';
@@ -36,6 +36,28 @@ describeEachDatabase('prepared statements', (get) => {
     }
     const [u] = await db.select({ n: sql<number>`count(*)::int` }).from(users).prepare(PREPARED).execute();
     expect(u!.n).toBeGreaterThanOrEqual(0);
+  });
+
+  it('made once with placeholders (statement, preparedQuery), answer each run with its own values', async () => {
+    const { db } = get();
+    const ids = [randomUUID(), randomUUID(), randomUUID()];
+    const made = statement<{ n: number; tag: string | null; ids: number }, { n: number; tag: string | null; ids: string }>(
+      (v) => sql`select g as n, ${v.tag}::text as tag, array_length(${v.ids}::uuid[], 1) as ids from generate_series(1, ${v.n}::int) g order by g`,
+    );
+    // Each run its own values (the text is made at the first run and kept): never the first run's again.
+    for (const [n, tag, k] of [[3, 'a', 2], [1, null, 3], [0, 'b', 1], [2, 'c', 1]] as const) {
+      const answer = await made(db, { n, tag, ids: pgArray(ids.slice(0, k)) });
+      expect(answer).toEqual(await rows(db, QUERY(n, tag, ids.slice(0, k))));
+      expect(answer.length).toBe(n);
+    }
+    const byName = preparedQuery((d) => d.select({ id: users.id }).from(users).where(sql`${users.username} = ${sql.placeholder('name')}`).prepare(PREPARED));
+    expect(byName(db)).toBe(byName(db));
+    const [someone] = await db
+      .insert(users)
+      .values({ username: `ps-${randomUUID().slice(0, 8)}`, fullName: 'Prepared statement test', role: 'nurse', passwordHash: 'no login' })
+      .returning({ id: users.id, username: users.username });
+    expect(await byName(db).execute({ name: someone!.username })).toEqual([{ id: someone!.id }]);
+    expect(await byName(db).execute({ name: `nobody-${randomUUID()}` })).toEqual([]);
   });
 
   it('are kept by PostgreSQL on the connection, the unprepared ones are not', async () => {
