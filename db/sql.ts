@@ -46,9 +46,8 @@ export function statement<T extends Record<string, unknown>, V extends Record<st
   // The text and the parameters' order are the dialect's alone: every handle has the same one.
   let text: { sql: string; params: unknown[] } | null = null;
   return async (db, values) => {
-    const { dialect, session } = db as unknown as DrizzleInternals;
-    text ??= dialect.sqlToQuery(build(new Proxy({}, { get: (_, name) => sql.placeholder(String(name)) }) as Slots<V>));
-    return rowsOf<T>(await session.prepareQuery(text, undefined, PREPARED, false).execute(values));
+    text ??= (db as unknown as DrizzleInternals).dialect.sqlToQuery(build(new Proxy({}, { get: (_, name) => sql.placeholder(String(name)) }) as Slots<V>));
+    return rowsOf<T>(await runPrepared(db, text, values));
   };
 }
 
@@ -69,8 +68,11 @@ interface DrizzleInternals {
 }
 
 function executePrepared(db: Db, query: SQL): Promise<unknown> {
-  const { dialect, session } = db as unknown as DrizzleInternals;
-  return session.prepareQuery(dialect.sqlToQuery(query), undefined, PREPARED, false).execute();
+  return runPrepared(db, (db as unknown as DrizzleInternals).dialect.sqlToQuery(query));
+}
+
+function runPrepared(db: Db, text: { sql: string; params: unknown[] }, values?: Record<string, unknown>): Promise<unknown> {
+  return (db as unknown as DrizzleInternals).session.prepareQuery(text, undefined, PREPARED, false).execute(values);
 }
 
 /**

@@ -312,40 +312,25 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
 /** How often a dose is decided again when its facts keep changing under it. */
 const MAX_DECISION_ATTEMPTS = 5;
 
-/** The values of a dose's write (see writeDose): the dose's columns as the driver takes them, its guard and its audit row. */
-interface WriteValues extends Record<string, unknown> {
-  id: string;
-  patientId: string;
+/**
+ * The values of a dose's write (see writeDose): the dose's columns (its instant
+ * and decision as the driver takes them), the guard's, and its audit row's and
+ * pump's.
+ */
+type WriteValues = Omit<Dose, 'at' | 'decision'> & {
+  at: string;
+  decision: string;
   version: number;
   /** The guard: the rule set version the decision used, still in force for rulesClinicId on rulesDay. */
   rulesVersionId: string;
   rulesClinicId: string;
   rulesDay: string;
-  episodeId: string;
-  orderId: string | null;
-  clinicId: string;
-  serviceDay: string;
-  part: number;
-  outcome: string;
-  status: string;
-  prescribedMg: number;
-  givenMg: number;
-  ml: number;
-  concentration: number;
-  method: string;
-  intoxication: string | null;
-  breathAlcohol: number | null;
-  decision: string;
-  ruleSetVersionId: string | null;
-  givenBy: string;
-  at: string;
-  requestId: string | null;
   claimsSlot: boolean;
   actorId: string;
   details: string;
   address: string | null;
   pumpId: string | null;
-}
+};
 
 const writeStatement = statement<{ id: string }, WriteValues>(
   (v) =>
@@ -400,31 +385,13 @@ async function writeDose(
   a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string }; pumpId: string | null },
 ): Promise<boolean> {
   const result = await writeStatement(db, {
-    id: d.id,
-    patientId: d.patientId,
+    ...d,
+    at: d.at.toISOString(),
+    decision: JSON.stringify(d.decision),
     version,
     rulesVersionId: a.rules.versionId,
     rulesClinicId: a.rules.clinicId,
     rulesDay: a.rules.day,
-    episodeId: d.episodeId,
-    orderId: d.orderId,
-    clinicId: d.clinicId,
-    serviceDay: d.serviceDay,
-    part: d.part,
-    outcome: d.outcome,
-    status: d.status,
-    prescribedMg: d.prescribedMg,
-    givenMg: d.givenMg,
-    ml: d.ml,
-    concentration: d.concentration,
-    method: d.method,
-    intoxication: d.intoxication,
-    breathAlcohol: d.breathAlcohol,
-    decision: JSON.stringify(d.decision),
-    ruleSetVersionId: d.ruleSetVersionId,
-    givenBy: d.givenBy,
-    at: d.at.toISOString(),
-    requestId: d.requestId,
     claimsSlot,
     actorId: a.actorId,
     details: JSON.stringify(a.details),
