@@ -209,15 +209,16 @@ export const trustedDevices = pgTable(
 
 // ---------------------------------------------------------------------------
 // The audit log: append-only (a trigger refuses UPDATE, DELETE and TRUNCATE),
-// hash-chained (a BEFORE INSERT trigger sets seq, prev_hash and hash under a
-// lock, so the chain is gapless whatever the number of server instances).
+// and hash-chained by seals. A row is written in its action's transaction
+// without waiting for any other writer; a trigger queues it (audit_unsealed),
+// and the sealer (mp_audit_seal, migration 0022) chains the queued rows in
+// audit_seals a moment later, one sealer at a time. A sealed row edited or
+// deleted breaks the chain.
 
 export const auditLog = pgTable(
   'audit_log',
   {
     id: bigserial('id', { mode: 'number' }).primaryKey(),
-    /** Position in the hash chain, assigned by the trigger. */
-    seq: bigint('seq', { mode: 'number' }).notNull().default(0),
     at: timestamp('at', { withTimezone: true }).notNull().defaultNow(),
     actorId: uuid('actor_id'),
     action: text('action').notNull(),
@@ -227,15 +228,30 @@ export const auditLog = pgTable(
     /** Ids and changed field names; never free text about a patient. */
     details: jsonb('details').$type<Record<string, unknown>>().notNull().default({}),
     address: text('address'),
-    prevHash: text('prev_hash').notNull().default(''),
-    hash: text('hash').notNull().default(''),
   },
-  (t) => [
-    uniqueIndex('audit_log_seq_uq').on(t.seq),
-    index('audit_log_clinic_idx').on(t.clinicId, t.at),
-    index('audit_log_entity_idx').on(t.entityType, t.entityId),
-  ],
+  (t) => [index('audit_log_clinic_idx').on(t.clinicId, t.at), index('audit_log_entity_idx').on(t.entityType, t.entityId)],
 );
+
+/**
+ * The hash chain over the audit log: seal `seq` covers audit row `auditId`
+ * and the seal before it (hash = mp_audit_hash of seq, prevHash and the row's
+ * fields). Append-only; written only by mp_audit_seal.
+ */
+export const auditSeals = pgTable('audit_seals', {
+  seq: bigint('seq', { mode: 'number' }).primaryKey(),
+  auditId: bigint('audit_id', { mode: 'number' })
+    .notNull()
+    .unique()
+    .references(() => auditLog.id),
+  prevHash: text('prev_hash').notNull(),
+  hash: text('hash').notNull(),
+  sealedAt: timestamp('sealed_at', { withTimezone: true }).notNull().defaultNow(),
+});
+
+/** Audit rows written and not yet sealed: a work list the sealer empties, not a record. */
+export const auditUnsealed = pgTable('audit_unsealed', {
+  auditId: bigint('audit_id', { mode: 'number' }).primaryKey(),
+});
 
 // ---------------------------------------------------------------------------
 // Rule sets: the parameters of shared/design/clinical-rules.md as data. A

@@ -43,6 +43,8 @@ const EnvSchema = z.object({
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error', 'silent']).default('info'),
   /** How often the scheduler looks for clinics past their closing time (0: never; a manager can still close a day). */
   DAY_CLOSE_CHECK_SECONDS: z.coerce.number().int().min(0).max(3600).default(60),
+  /** How often audit rows written since are sealed into the hash chain (until then an edit of them would not show). */
+  AUDIT_SEAL_SECONDS: z.coerce.number().int().min(1).max(60).default(1),
   /** E-mail of alerts: smtp://user:password@host:587 or smtps://…:465; unset: no e-mail. */
   SMTP_URL: z
     .string()

@@ -1,12 +1,14 @@
 // The scheduled jobs of one server process: the day close (every clinic past
-// its closing time) and the delivery worker. Each pass is guarded against
-// overlapping itself; a failing pass (the database restarting) is logged by
-// its error code and tried again at the next tick. Several instances may run
-// these at once: the day close is once-only by its advisory lock and its
-// rows, the worker by SKIP LOCKED claims.
+// its closing time), the delivery worker and the audit sealer. Each pass is
+// guarded against overlapping itself; a failing pass (the database
+// restarting) is logged by its error code and tried again at the next tick.
+// Several instances may run these at once: the day close is once-only by its
+// advisory lock and its rows, the worker by SKIP LOCKED claims, the sealer by
+// its advisory lock (an instance that finds another sealing leaves it).
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceDeps } from '../services/context.ts';
+import { sealAudit } from '../services/audit.ts';
 import { closeDueDays, DayCloseError, type ChannelsOn, type CloseResult } from '../services/day-close.ts';
 import { configuredChannels } from './channels.ts';
 import { deliverDue, type Channels, type OutboxPolicy } from './outbox.ts';
@@ -65,10 +67,18 @@ export function startJobs(deps: ServiceDeps, config: Config, logger: Logger, cha
       logger.error('outbox_failed', errorFields(e));
     }
   });
+  const stopSeal = every(config.AUDIT_SEAL_SECONDS, async () => {
+    try {
+      await sealAudit(deps.db, { wait: false });
+    } catch (e) {
+      logger.error('audit_seal_failed', errorFields(e));
+    }
+  });
   return {
     stop() {
       stopClose();
       stopOutbox();
+      stopSeal();
       channels.close?.();
     },
   };

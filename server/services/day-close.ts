@@ -22,7 +22,7 @@ import { audit } from './audit.ts';
 import { reconcilePumpDay } from './pumps.ts';
 import { rulesForClinic } from './rule-sets.ts';
 
-/** pg_advisory_xact_lock key of the day close (the audit chain uses 7340001, the default rule set 7340002). */
+/** pg_advisory_xact_lock key of the day close (the audit sealer uses 7340001, the default rule set 7340002). */
 const DAY_CLOSE_LOCK = 7340003;
 /** A server off for longer than this closes only the most recent days: the counts are the same, only the day each alert was raised differs. */
 export const MAX_CATCH_UP_DAYS = 31;

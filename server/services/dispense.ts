@@ -374,8 +374,8 @@ const writeStatement = statement<{ id: string }, WriteValues>(
 /**
  * The dose, its slot (R9) and its audit row in one statement, written only if
  * the patient's facts are still at `version` (the dose's insert bumps it). Returns false when
- * they changed. One statement is one transaction: the audit chain's lock is
- * held only while the database itself commits.
+ * they changed. One statement is one transaction, and it waits for no other
+ * writer: the audit row is chained later by the sealer (migration 0022).
  */
 async function writeDose(
   db: Db,

@@ -31,7 +31,7 @@ export async function staffAt(db: Db, clinicId: string) {
 }
 
 export interface AuditRow {
-  seq: number;
+  id: number;
   at: Date;
   actor: string | null;
   action: string;
@@ -57,7 +57,7 @@ export async function auditPage(db: Db, scope: string[] | null, page: number, si
         );
   const result = await db
     .select({
-      seq: auditLog.seq,
+      id: auditLog.id,
       at: auditLog.at,
       actor: users.username,
       action: auditLog.action,
@@ -70,7 +70,7 @@ export async function auditPage(db: Db, scope: string[] | null, page: number, si
     .leftJoin(users, eq(users.id, auditLog.actorId))
     .leftJoin(clinics, eq(clinics.id, auditLog.clinicId))
     .where(where)
-    .orderBy(desc(auditLog.seq))
+    .orderBy(desc(auditLog.id))
     .limit(size + 1)
     .offset((page - 1) * size);
   return {

@@ -71,12 +71,12 @@ export async function patientRecord(db: Db, id: string, scope: string[] | null, 
   const rules = await rulesForClinic(db, patient.homeClinicId, today);
   const concentration = rules.params.concentration_mg_per_ml;
   const audit = await db
-    .select({ seq: auditLog.seq, at: auditLog.at, actor: users.username, action: auditLog.action, clinic: clinics.name, timeZone: clinics.timeZone, entityType: auditLog.entityType, entityId: auditLog.entityId })
+    .select({ id: auditLog.id, at: auditLog.at, actor: users.username, action: auditLog.action, clinic: clinics.name, timeZone: clinics.timeZone, entityType: auditLog.entityType, entityId: auditLog.entityId })
     .from(auditLog)
     .leftJoin(users, eq(users.id, auditLog.actorId))
     .leftJoin(clinics, eq(clinics.id, auditLog.clinicId))
     .where(or(eq(auditLog.entityId, id), sql`${auditLog.details}->>'patientId' = ${id}`))
-    .orderBy(desc(auditLog.seq))
+    .orderBy(desc(auditLog.id))
     .limit(100);
   const voids = alias(doses, 'voids');
   const records = await db

@@ -84,7 +84,7 @@ describeEachDatabase('pump doses that do not end in DONE, over a serial line', (
   }
 
   const eventsOf = (db: Db, doseId: string) => db.select().from(pumpEvents).where(eq(pumpEvents.doseId, doseId)).orderBy(pumpEvents.id);
-  const auditsOf = (db: Db, doseId: string) => db.select().from(auditLog).where(and(eq(auditLog.entityType, 'dose'), eq(auditLog.entityId, doseId))).orderBy(auditLog.seq);
+  const auditsOf = (db: Db, doseId: string) => db.select().from(auditLog).where(and(eq(auditLog.entityType, 'dose'), eq(auditLog.entityId, doseId))).orderBy(auditLog.id);
   const slotOf = async (db: Db, doseId: string) => (await db.select().from(doseSlots).where(eq(doseSlots.doseId, doseId)))[0] ?? null;
   const txnIn = (r: SimReport, doseId: string) => r.transactions.filter((x) => x.txn === txnOfDose(doseId));
 

@@ -60,7 +60,7 @@ describeEachDatabase('whether the counter may dose with the pump, and the day cl
       .from(pumpEvents)
       .where(and(eq(pumpEvents.pumpId, pumpId), eq(pumpEvents.kind, kind as 'confirm')))
       .orderBy(pumpEvents.id);
-  const auditsOfPump = (db: Db, pumpId: string) => db.select().from(auditLog).where(and(eq(auditLog.entityType, 'pump'), eq(auditLog.entityId, pumpId))).orderBy(auditLog.seq);
+  const auditsOfPump = (db: Db, pumpId: string) => db.select().from(auditLog).where(and(eq(auditLog.entityType, 'pump'), eq(auditLog.entityId, pumpId))).orderBy(auditLog.id);
   const doseCount = async (db: Db, clinicId: string) => (await db.select().from(doses).where(eq(doses.clinicId, clinicId))).length;
   const deliveredFor = (r: SimReport, doseIds: string[]) => Math.round(r.transactions.filter((x) => doseIds.map(txnOfDose).includes(x.txn)).reduce((s, x) => s + x.deliveredMl, 0) * 10) / 10;
 

@@ -84,7 +84,7 @@ describe('The embedded database survives a power cut', () => {
     const [before, after] = messages('vi').audit_chain_ok({ n: 424242 }).split('424242') as [string, string];
     expect(audit.html).toContain(`<p class="ok">${before}`);
     expect(audit.html).toMatch(new RegExp(`${escapeRegExp(before)}\\d+${escapeRegExp(after)}`));
-    expect(audit.html).not.toContain(messages('vi').audit_chain_broken({ seq: 0 }).split('0')[0]!);
+    expect(audit.html).not.toContain(messages('vi').audit_chain_broken({ id: 0 }).split('0')[0]!);
 
     await server.stop('SIGTERM');
     expect((await server.exited).code).toBe(0);

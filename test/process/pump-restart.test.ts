@@ -168,7 +168,7 @@ async function doseFacts(target: DatabaseTarget, doseId: string) {
     const db = database.db;
     const [dose] = await db.select().from(doses).where(eq(doses.id, doseId));
     const events = await db.select().from(pumpEvents).where(eq(pumpEvents.doseId, doseId)).orderBy(asc(pumpEvents.id));
-    const audits = await db.select().from(auditLog).where(and(eq(auditLog.entityType, 'dose'), eq(auditLog.entityId, doseId))).orderBy(asc(auditLog.seq));
+    const audits = await db.select().from(auditLog).where(and(eq(auditLog.entityType, 'dose'), eq(auditLog.entityId, doseId))).orderBy(asc(auditLog.id));
     const sameDay = await db.select().from(doses).where(and(eq(doses.patientId, dose!.patientId), eq(doses.serviceDay, dose!.serviceDay)));
     const chain = await verifyAuditChain(db);
     return {

@@ -124,7 +124,7 @@ const core: CoreMessages = {
   audit_clinic: 'Clinic',
   audit_record: 'Record',
   audit_chain_ok: (p) => `Integrity chain verified (${p.n} records).`,
-  audit_chain_broken: (p) => `WARNING: the integrity chain is broken at record ${p.seq}.`,
+  audit_chain_broken: (p) => `WARNING: the integrity chain is broken at record ${p.id}.`,
   audit_empty: 'No activity yet.',
   audit_system: 'System',
 

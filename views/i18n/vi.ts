@@ -125,7 +125,7 @@ export const core = {
   audit_clinic: 'Cơ sở',
   audit_record: 'Bản ghi',
   audit_chain_ok: (p: { n: number }) => `Chuỗi kiểm tra toàn vẹn hợp lệ (${p.n} bản ghi).`,
-  audit_chain_broken: (p: { seq: number }) => `CẢNH BÁO: chuỗi kiểm tra toàn vẹn bị phá vỡ tại bản ghi số ${p.seq}.`,
+  audit_chain_broken: (p: { id: number }) => `CẢNH BÁO: chuỗi kiểm tra toàn vẹn bị phá vỡ tại bản ghi số ${p.id}.`,
   audit_empty: 'Chưa có hoạt động nào.',
   audit_system: 'Hệ thống',
 

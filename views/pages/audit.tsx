@@ -4,7 +4,7 @@ import type { TextKey } from '../i18n/index.ts';
 import { Layout } from '../layout.tsx';
 
 export interface AuditRowView {
-  seq: number;
+  id: number;
   at: Date;
   actor: string | null;
   action: string;
@@ -37,7 +37,7 @@ export function AuditTable({ ctx, rows }: { ctx: ViewContext; rows: AuditRowView
         <tbody hx-disable>
           {rows.map((r) => (
             <tr>
-              <td>{r.seq}</td>
+              <td>{r.id}</td>
               <td>{formatDateTime(r.at, r.timeZone)}</td>
               <td>{r.actor ?? t.audit_system}</td>
               <td>{actionLabel(r.action)}</td>
@@ -53,7 +53,7 @@ export function AuditTable({ ctx, rows }: { ctx: ViewContext; rows: AuditRowView
   );
 }
 
-export function AuditPage(props: { ctx: ViewContext; rows: AuditRowView[]; chain: { ok: boolean; rows: number; brokenAtSeq?: number } | null; page: number; hasNext: boolean }) {
+export function AuditPage(props: { ctx: ViewContext; rows: AuditRowView[]; chain: { ok: boolean; rows: number; brokenAt?: number } | null; page: number; hasNext: boolean }) {
   const { ctx, chain, page } = props;
   const { t } = ctx;
   return (
@@ -64,7 +64,7 @@ export function AuditPage(props: { ctx: ViewContext; rows: AuditRowView[]; chain
           <p class="ok">{t.audit_chain_ok({ n: chain.rows })}</p>
         ) : (
           <p class="form-errors" role="alert">
-            {t.audit_chain_broken({ seq: chain.brokenAtSeq ?? 0 })}
+            {t.audit_chain_broken({ id: chain.brokenAt ?? 0 })}
           </p>
         ))}
       <AuditTable ctx={ctx} rows={props.rows} />
