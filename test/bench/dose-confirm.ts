@@ -3,16 +3,18 @@
 // the confirmation step. `connections` counters at once, every request for a
 // different patient not yet dosed today, with the mg of the decision (the
 // daily mg of the patient's order) and a fresh requestId. Each one records a
-// dose (the transaction of server/services/dispense.ts recordDose: patient
-// lock, facts, rules, dose, slot, audit) and answers the working area with
-// "given" (the card re-read by counterCard). Its `ratio` is over bare-insert,
-// one row into a small table through the same pool.
+// dose (server/services/dispense.ts recordDose: the facts read and decided,
+// then one statement writes the dose, its slot and its audit row if the facts
+// still hold) and answers the working area with "given". The audit sealer runs
+// beside it every second, as the server's does. Its `ratio` is over
+// bare-insert, one row into a small table through the same pool.
 //
 // Patients are seeded for the run: enough dosable ones for BENCH_DOSE_RATE
 // doses a second over the warm-up and the measured window. Should they run
 // out, the window is cut short and said so.
 import { randomUUID } from 'node:crypto';
 import { rng } from '../../db/synthetic.ts';
+import { sealAudit } from '../../server/services/audit.ts';
 import { addCounterPatients, HISTORY_DAYS, nurseApp } from './counter-patients.ts';
 import { measureHttp } from './load.ts';
 import type { Measure } from './measure.ts';
@@ -55,6 +57,11 @@ export const doseConfirm: Measure = {
     );
 
     const { fetch, headers } = await nurseApp(db, nurse.id);
+    // The server's audit sealer (server/jobs/scheduler.ts) at its default pace, so its work is in the figure.
+    let sealing = Promise.resolve();
+    const sealer = setInterval(() => {
+      sealing = sealing.then(() => sealAudit(db, { wait: false })).then(() => undefined);
+    }, 1000);
     const result = await measureHttp('dose-confirm', ctx, {
       fetch,
       path: '/counter/dose',
@@ -65,7 +72,8 @@ export const doseConfirm: Measure = {
       // The "given" notice (a 409 stale/already-dosed answer is not 200, so an error anyway).
       expectBody: 'class="notice ok"',
       expectBodyEveryTime: true,
-    });
+    }).finally(() => clearInterval(sealer));
+    await sealing;
     const notes = [`${count} patients seeded (${dosable.length} dosable today, ${today}) with ${HISTORY_DAYS} days of history in ${seconds.toFixed(1)} s`, ...(result.notes ?? [])];
     return [{ ...result, notes }];
   },
