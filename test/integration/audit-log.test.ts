@@ -31,6 +31,12 @@ async function behindTheTriggers(db: Db, table: string, trigger: string, body: (
   }
 }
 
+/** Writes `n` audit rows and seals everything queued. */
+async function writeSealed(db: Db, n: number): Promise<void> {
+  for (let i = 0; i < n; i++) await audit(db, { action: 'login', actorId: null, details: { i }, at: new Date() });
+  await sealAudit(db, { wait: true });
+}
+
 describeEachDatabase('audit log', (get) => {
   it('seals every row in the order written, each seal chained to the one before', async () => {
     const { db } = get();
@@ -68,8 +74,7 @@ describeEachDatabase('audit log', (get) => {
 
   it('refuses UPDATE, DELETE and TRUNCATE of rows and seals', async () => {
     const { db } = get();
-    await audit(db, { action: 'login', actorId: null, at: new Date() });
-    await sealAudit(db, { wait: true });
+    await writeSealed(db, 1);
     await expectRejection(db.execute(sql`update audit_log set action = 'logout'`), /append-only/);
     await expectRejection(db.execute(sql`delete from audit_log`), /append-only/);
     // The seals' foreign key refuses a plain TRUNCATE first; with CASCADE the triggers of both tables do.
@@ -83,8 +88,7 @@ describeEachDatabase('audit log', (get) => {
 
   it('detects a sealed row edited behind the triggers’ back', async () => {
     const { db } = get();
-    await audit(db, { action: 'login', actorId: null, at: new Date() });
-    await sealAudit(db, { wait: true });
+    await writeSealed(db, 1);
     const [victim] = await rows<{ id: number }>(db, sql`select id::int as id from audit_log order by id limit 1 offset 2`);
     // What only someone with control of the database server could do.
     await behindTheTriggers(db, 'audit_log', 'audit_log_append_only', () => db.execute(sql`update audit_log set details = '{"tampered": true}' where id = ${victim!.id}`));
@@ -92,11 +96,11 @@ describeEachDatabase('audit log', (get) => {
   });
 });
 
+// Each tampering below breaks its database's chain for good: one database each.
 describeEachDatabase('audit log, tampered', (get) => {
   it('detects a sealed row deleted', async () => {
     const { db } = get();
-    for (let i = 0; i < 3; i++) await audit(db, { action: 'login', actorId: null, details: { i }, at: new Date() });
-    await sealAudit(db, { wait: true });
+    await writeSealed(db, 3);
     const [victim] = await rows<{ id: number }>(db, sql`select id::int as id from audit_log order by id limit 1 offset 1`);
     // Every trigger off, its seal's foreign key among them.
     await behindTheTriggers(db, 'audit_log', 'all', () => db.execute(sql`delete from audit_log where id = ${victim!.id}`));
@@ -107,8 +111,7 @@ describeEachDatabase('audit log, tampered', (get) => {
 describeEachDatabase('audit log, a seal removed', (get) => {
   it('is found at the row sealed after it', async () => {
     const { db } = get();
-    for (let i = 0; i < 3; i++) await audit(db, { action: 'login', actorId: null, details: { i }, at: new Date() });
-    await sealAudit(db, { wait: true });
+    await writeSealed(db, 3);
     const seals = await db.select().from(auditSeals).orderBy(auditSeals.seq);
     await behindTheTriggers(db, 'audit_seals', 'audit_seals_append_only', () => db.execute(sql`delete from audit_seals where seq = ${seals[1]!.seq}`));
     expect(await verifyAuditChain(db)).toMatchObject({ ok: false, brokenAt: seals[2]!.auditId });
@@ -118,8 +121,7 @@ describeEachDatabase('audit log, a seal removed', (get) => {
 describeEachDatabase('audit log, a row kept out of the chain', (get) => {
   it('is found: neither sealed nor queued', async () => {
     const { db } = get();
-    await audit(db, { action: 'login', actorId: null, at: new Date() });
-    await sealAudit(db, { wait: true });
+    await writeSealed(db, 1);
     await audit(db, { action: 'logout', actorId: null, at: new Date() });
     const [row] = await queued(db);
     // The queue is a work list, not a record: removing an entry is allowed, and shows.
