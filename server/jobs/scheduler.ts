@@ -5,6 +5,7 @@
 // Several instances may run these at once: the day close is once-only by its
 // advisory lock and its rows, the worker by SKIP LOCKED claims, the sealer by
 // its advisory lock (an instance that finds another sealing leaves it).
+import type { Db } from '../../db/client.ts';
 import type { Config } from '../config.ts';
 import type { Logger } from '../log.ts';
 import type { ServiceDeps } from '../services/context.ts';
@@ -42,6 +43,17 @@ function every(seconds: number, pass: () => Promise<void>): () => void {
   return () => clearInterval(timer);
 }
 
+/** The audit sealer: a pass every `seconds`, leaving the work to another instance that is at it. Returns its stop. */
+export function startAuditSealer(db: Db, seconds: number, onError: (e: unknown) => void): () => void {
+  return every(seconds, async () => {
+    try {
+      await sealAudit(db, { wait: false });
+    } catch (e) {
+      onError(e);
+    }
+  });
+}
+
 export function startJobs(deps: ServiceDeps, config: Config, logger: Logger, channels: Channels & { close?(): void } = configuredChannels(config)): { stop(): void } {
   const on = channelsOn(config);
   const policy = outboxPolicy(config);
@@ -67,13 +79,7 @@ export function startJobs(deps: ServiceDeps, config: Config, logger: Logger, cha
       logger.error('outbox_failed', errorFields(e));
     }
   });
-  const stopSeal = every(config.AUDIT_SEAL_SECONDS, async () => {
-    try {
-      await sealAudit(deps.db, { wait: false });
-    } catch (e) {
-      logger.error('audit_seal_failed', errorFields(e));
-    }
-  });
+  const stopSeal = startAuditSealer(deps.db, config.AUDIT_SEAL_SECONDS, (e) => logger.error('audit_seal_failed', errorFields(e)));
   return {
     stop() {
       stopClose();

@@ -14,7 +14,8 @@
 // out, the window is cut short and said so.
 import { randomUUID } from 'node:crypto';
 import { rng } from '../../db/synthetic.ts';
-import { sealAudit } from '../../server/services/audit.ts';
+import { loadConfig } from '../../server/config.ts';
+import { startAuditSealer } from '../../server/jobs/scheduler.ts';
 import { addCounterPatients, HISTORY_DAYS, nurseApp } from './counter-patients.ts';
 import { measureHttp } from './load.ts';
 import type { Measure } from './measure.ts';
@@ -57,11 +58,9 @@ export const doseConfirm: Measure = {
     );
 
     const { fetch, headers } = await nurseApp(db, nurse.id);
-    // The server's audit sealer (server/jobs/scheduler.ts) at its default pace, so its work is in the figure.
-    let sealing = Promise.resolve();
-    const sealer = setInterval(() => {
-      sealing = sealing.then(() => sealAudit(db, { wait: false })).then(() => undefined);
-    }, 1000);
+    // The server's audit sealer at its default pace, so its work is in the figure.
+    let sealFailure: unknown = null;
+    const stopSealer = startAuditSealer(db, loadConfig({}).AUDIT_SEAL_SECONDS, (e) => (sealFailure ??= e));
     const result = await measureHttp('dose-confirm', ctx, {
       fetch,
       path: '/counter/dose',
@@ -72,8 +71,8 @@ export const doseConfirm: Measure = {
       // The "given" notice (a 409 stale/already-dosed answer is not 200, so an error anyway).
       expectBody: 'class="notice ok"',
       expectBodyEveryTime: true,
-    }).finally(() => clearInterval(sealer));
-    await sealing;
+    }).finally(stopSealer);
+    if (sealFailure) throw sealFailure;
     const notes = [`${count} patients seeded (${dosable.length} dosable today, ${today}) with ${HISTORY_DAYS} days of history in ${seconds.toFixed(1)} s`, ...(result.notes ?? [])];
     return [{ ...result, notes }];
   },
