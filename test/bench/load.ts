@@ -2,7 +2,9 @@
 // path answers as expected, then drives it from a worker thread
 // (load-worker.ts) with keep-alive connections and turns the latencies into
 // figures.
+import { readdirSync, readFileSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
 import type { Server } from 'node:http';
 import { Worker } from 'node:worker_threads';
 import { serve } from '@hono/node-server';
@@ -96,6 +98,8 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
     const distinct = [...new Set(paths)];
     if (once && bodies.length <= distinct.length) throw new Error(`${name}: more bodies than paths are needed (one per path for the check, the rest for the load)`);
     for (const path of distinct) await preflight(port, path, target, once ? bodies.shift() : bodies?.[0]);
+    const loopBefore = performance.eventLoopUtilization();
+    const dbBefore = localDatabaseCpuMs();
     const reply = await runWorker({
       host: '127.0.0.1',
       port,
@@ -110,7 +114,10 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
       maxRequests: MAX_REQUESTS_PER_PHASE,
       timeoutMs: REQUEST_TIMEOUT_MS,
     });
+    const loop = performance.eventLoopUtilization(loopBefore);
+    const dbAfter = localDatabaseCpuMs();
     const m = reply.measured;
+    const served = reply.warmup.completed + m.completed;
     if (m.capped) settings.log(`${name}: stopped at the cap of ${MAX_REQUESTS_PER_PHASE} requests`);
     if (once && (reply.warmup.exhausted || m.completed === 0)) throw new Error(`${name}: the ${bodies?.length ?? 0} request bodies ran out during the warm-up`);
     const notes: string[] = [];
@@ -128,12 +135,50 @@ export async function measureHttp(name: string, settings: LoadSettings, target: 
       requests: m.completed,
       per_s: Math.round(m.completed / (m.elapsedMs / 1000)),
       ...(sorted.length > 0 ? { p50_ms: round(percentile(sorted, 0.5), 2), p99_ms: round(percentile(sorted, 0.99), 2) } : {}),
+      ...(served > 0 ? { node_ms: round(loop.active / served, 3) } : {}),
+      ...(served > 0 && dbBefore !== null && dbAfter !== null ? { db_cpu_ms: round((dbAfter - dbBefore) / served, 3) } : {}),
       ...(errors > 0 ? { errors, errorKinds } : {}),
       ...(notes.length > 0 ? { notes } : {}),
     };
   } finally {
     await close(server);
   }
+}
+
+/**
+ * CPU so far of every PostgreSQL process on this machine (user + system, in
+ * ms from /proc), when the bench's server is this machine's
+ * (BENCH_DATABASE_URL on localhost); null otherwise. Processes that end
+ * between two readings take their time with them: the server's backends
+ * live as long as the pool's connections, longer than a measure.
+ */
+function localDatabaseCpuMs(): number | null {
+  const url = process.env.BENCH_DATABASE_URL;
+  if (!url || !['127.0.0.1', 'localhost', '[::1]'].includes(new URL(url).hostname)) return null;
+  let ticks = 0;
+  let found = false;
+  let pids: string[];
+  try {
+    pids = readdirSync('/proc').filter((d) => /^\d+$/.test(d));
+  } catch {
+    return null;
+  }
+  for (const pid of pids) {
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    } catch {
+      continue; // ended meanwhile
+    }
+    const close = stat.lastIndexOf(')');
+    if (!stat.slice(stat.indexOf('(') + 1, close).startsWith('postgres')) continue;
+    // After "pid (comm) ": state is field 3; utime and stime are fields 14 and 15.
+    const fields = stat.slice(close + 2).split(' ');
+    ticks += Number(fields[11]) + Number(fields[12]);
+    found = true;
+  }
+  // USER_HZ is 100 on Linux.
+  return found ? ticks * 10 : null;
 }
 
 function listen(fetch: HttpTarget['fetch']): Promise<{ server: Server; port: number }> {

@@ -11,6 +11,15 @@ export interface BenchResult {
   p99_ms?: number;
   /** This measure's per_s over its baseline's (see Measure.ratioTo). */
   ratio?: number;
+  /**
+   * The server's main thread busy per request, in ms (its event loop's active
+   * time over warm-up and window, over the requests): what a request costs
+   * Node, steadier than per_s on a machine shared with others. The load
+   * generator runs in a worker thread and is not in it.
+   */
+  node_ms?: number;
+  /** CPU of the local PostgreSQL server's processes per request, in ms (/proc; absent when the server is elsewhere or on PGlite). */
+  db_cpu_ms?: number;
   /** Responses that were not 200 (or failed outright), warm-up included. Absent when none. */
   errors?: number;
   /** Why, e.g. { "status 500": 3, "ECONNRESET": 1 }. Table only. */
@@ -54,6 +63,8 @@ export function jsonLine(r: BenchResult): string {
   if (r.p50_ms !== undefined) out.p50_ms = r.p50_ms;
   if (r.p99_ms !== undefined) out.p99_ms = r.p99_ms;
   if (r.ratio !== undefined) out.ratio = r.ratio;
+  if (r.node_ms !== undefined) out.node_ms = r.node_ms;
+  if (r.db_cpu_ms !== undefined) out.db_cpu_ms = r.db_cpu_ms;
   if (r.ms !== undefined) out.ms = r.ms;
   if (r.first_ms !== undefined) out.first_ms = r.first_ms;
   if (r.repeat_ms !== undefined) out.repeat_ms = r.repeat_ms;
