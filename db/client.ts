@@ -13,6 +13,7 @@ import postgres from 'postgres';
 import * as schema from './schema.ts';
 import { acquireDataDirLock } from './datadir-lock.ts';
 import { DURABLE_START_PARAMS, DurableNodeFS } from './durable-fs.ts';
+import { listenPglite, listenPostgres, type ListenEvents, type StopListening } from './notifications.ts';
 
 export type Schema = typeof schema;
 /** Every service takes this: the same code runs on both drivers (and inside a transaction). */
@@ -27,7 +28,27 @@ export type DatabaseTarget =
 export interface Database {
   db: Db;
   kind: DatabaseTarget['kind'];
+  /** LISTEN on a channel (db/notifications.ts); what is listening stops with close(). */
+  listen(channel: string, events: ListenEvents): Promise<StopListening>;
   close(): Promise<void>;
+}
+
+/** Listeners stopped before the database closes (their `down` said first). */
+function listeners(start: (channel: string, events: ListenEvents) => Promise<StopListening>) {
+  const open = new Set<StopListening>();
+  return {
+    listen: async (channel: string, events: ListenEvents): Promise<StopListening> => {
+      const stop = await start(channel, events);
+      const once: StopListening = async () => {
+        if (open.delete(once)) await stop();
+      };
+      open.add(once);
+      return once;
+    },
+    stopAll: async () => {
+      await Promise.all([...open].map((stop) => stop()));
+    },
+  };
 }
 
 export class DatabaseUnavailableError extends Error {}
@@ -44,10 +65,13 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
         : await PGlite.create({ extensions });
       const db = drizzlePglite(client, { schema });
       if (migrate) await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
+      const listening = listeners((channel, events) => listenPglite(client, channel, events));
       return {
         db: db as unknown as Db,
         kind: 'pglite',
+        listen: listening.listen,
         close: async () => {
+          await listening.stopAll();
           await client.close();
           release();
         },
@@ -80,7 +104,16 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
     connection: { synchronous_commit: 'on', application_name: 'methadone-point', jit: 'off' },
   });
   const db = drizzlePostgres(client, { schema });
-  return { db: db as unknown as Db, kind: 'postgres', close: () => client.end({ timeout: 5 }) };
+  const listening = listeners((channel, events) => listenPostgres(target.url, channel, events));
+  return {
+    db: db as unknown as Db,
+    kind: 'postgres',
+    listen: listening.listen,
+    close: async () => {
+      await listening.stopAll();
+      await client.end({ timeout: 5 });
+    },
+  };
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '57P01', '57P02', '57P03', '3D000', '28P01', '28000', '08006', '08001', '08004']);

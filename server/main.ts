@@ -6,6 +6,7 @@ import { DatabaseUnavailableError, isUnavailable, openDatabase, targetFromConfig
 import { ensureAdminUnits } from '../db/reference-data.ts';
 import { seedDemo } from '../db/seed.ts';
 import { createApp } from './app.ts';
+import { startSessionCache } from './auth/session-cache.ts';
 import { systemClock } from './clock.ts';
 import { ConfigError, loadConfig, pumpOptionsOf, type Config } from './config.ts';
 import { startJobs } from './jobs/scheduler.ts';
@@ -50,6 +51,9 @@ async function main(): Promise<void> {
       reminder: config.DEMO_PASSWORD === 'methadone-demo' ? 'demo accounts use the default password: change them or set DEMO_PASSWORD' : 'demo accounts use DEMO_PASSWORD: change them before real use',
     });
   }
+
+  // Sessions answered from memory while this server hears every change to them (server/auth/session-cache.ts).
+  await startSessionCache(database);
 
   let pumps: PumpRuntime | undefined;
   if (config.PUMPS_ENABLED) {

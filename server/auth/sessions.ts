@@ -4,6 +4,7 @@ import { and, eq, gt, isNull, ne, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { sessions, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
 import { PREPARED, preparedQuery } from '../../db/sql.ts';
+import { sessionCacheOf } from './session-cache.ts';
 import { newToken, tokenHash } from './tokens.ts';
 
 export interface SessionUser {
@@ -51,6 +52,7 @@ const sessionQuery = preparedQuery((db) =>
     .select({
       csrfToken: sessions.csrfToken,
       lastSeenAt: sessions.lastSeenAt,
+      expiresAt: sessions.expiresAt,
       id: users.id,
       username: users.username,
       fullName: users.fullName,
@@ -81,18 +83,40 @@ const touchQuery = preparedQuery((db) =>
     .prepare(PREPARED),
 );
 
-/** The live session for a cookie value, or null (unknown, revoked, idle too long, past its end, account disabled). */
-/** `passive`: a request the page makes by itself (a badge's poll) reads the session without keeping it alive. */
+/**
+ * The live session for a cookie value, or null (unknown, revoked, idle too
+ * long, past its end, account disabled). From memory when this server keeps
+ * sessions (server/auth/session-cache.ts), with both expiries checked here.
+ * `passive`: a request the page makes by itself (a badge's poll) reads the
+ * session without keeping it alive.
+ */
 export async function loadSession(db: Db, token: string, now: Date, policy: SessionPolicy, passive = false): Promise<CurrentSession | null> {
   const idHash = tokenHash(token);
   const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
+  const cache = sessionCacheOf<SessionUser>(db);
+  const kept = cache?.get(idHash);
+  if (kept && kept.expiresAt > now && kept.lastSeenAt > idleSince) {
+    if (!passive && now.getTime() - kept.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+      await touchQuery(db).execute({ idHash, now: now.toISOString() });
+      kept.lastSeenAt = now;
+    }
+    return { idHash, csrfToken: kept.csrfToken, user: kept.user };
+  }
+  // Another server may have kept it alive since: only the database says it is gone.
+  if (kept) cache!.delete(idHash);
+  const generation = cache?.generation ?? 0;
   const [row] = await sessionQuery(db).execute({ idHash, now: now.toISOString(), idleSince: idleSince.toISOString() });
   if (!row) return null;
+  let lastSeenAt = row.lastSeenAt;
   if (!passive && now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await touchQuery(db).execute({ idHash, now: now.toISOString() });
+    lastSeenAt = now;
   }
-  const { csrfToken, lastSeenAt: _seen, clinicIds, ...user } = row;
-  return { idHash, csrfToken, user: { ...user, clinicIds: parseTextArray(clinicIds) } };
+  const { csrfToken, lastSeenAt: _seen, expiresAt, clinicIds, ...rest } = row;
+  // Shared by the requests that find it kept: frozen, so none can change it for the others.
+  const user: SessionUser = Object.freeze({ ...rest, clinicIds: Object.freeze(parseTextArray(clinicIds)) as string[] });
+  cache?.put(idHash, { csrfToken, lastSeenAt, expiresAt, user }, generation);
+  return { idHash, csrfToken, user };
 }
 
 /** postgres.js parses text[] into an array; PGlite may too, or hand back the literal. */

@@ -5,6 +5,7 @@ import { messages, isLocale } from '../../views/i18n/index.ts';
 import { LoginPage } from '../../views/pages/login.tsx';
 import { login, MAX_DEVICE_TOKENS } from '../auth/login.ts';
 import { ROLE_HOME } from '../auth/permissions.ts';
+import { changingSessions } from '../auth/session-cache.ts';
 import { revokeSession } from '../auth/sessions.ts';
 import { audit } from '../services/audit.ts';
 import { setLocale } from '../services/accounts.ts';
@@ -62,10 +63,12 @@ export const authRoutes = new Hono<AppEnv>()
   .post('/logout', async (c) => {
     const { db, clock } = c.var.deps;
     const session = c.var.session!;
-    await db.transaction(async (tx) => {
-      await revokeSession(tx, session.idHash, clock.now());
-      await audit(tx, { action: 'logout', actorId: session.user.id, entityType: 'user', entityId: session.user.id, address: clientAddress(c), at: clock.now() });
-    });
+    await changingSessions(db, () =>
+      db.transaction(async (tx) => {
+        await revokeSession(tx, session.idHash, clock.now());
+        await audit(tx, { action: 'logout', actorId: session.user.id, entityType: 'user', entityId: session.user.id, address: clientAddress(c), at: clock.now() });
+      }),
+    );
     clearCookie(c, COOKIE.session);
     // The browser drops cached pages and storage too; the trusted-device cookie is
     // re-sent by the next login, so only this site's data is cleared, not the device's trust.

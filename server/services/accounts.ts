@@ -3,6 +3,7 @@ import { and, asc, eq, inArray } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
 import { clinics, userClinics, users, type Locale, type Role } from '../../db/schema.ts';
 import { hashPassword, passwordProblem, verifyPassword } from '../auth/password.ts';
+import { changingSessions } from '../auth/session-cache.ts';
 import { revokeUserSessions } from '../auth/sessions.ts';
 import { Invalid, NotFound, isUniqueViolation } from '../errors.ts';
 import { audit } from './audit.ts';
@@ -72,7 +73,7 @@ export async function updateAccount({ db, clock }: ServiceDeps, actor: Actor, id
   const before = await getAccount(db, id);
   await checkClinics(db, input.clinicIds);
   const clinicIds = [...new Set(input.clinicIds)];
-  return db.transaction(async (tx) => {
+  return changingSessions(db, () => db.transaction(async (tx) => {
     const [user] = await tx.update(users).set({ fullName: input.fullName, role: input.role }).where(eq(users.id, id)).returning();
     await tx.delete(userClinics).where(eq(userClinics.userId, id));
     await tx.insert(userClinics).values(clinicIds.map((clinicId) => ({ userId: id, clinicId })));
@@ -89,7 +90,7 @@ export async function updateAccount({ db, clock }: ServiceDeps, actor: Actor, id
       at: clock.now(),
     });
     return { ...pick(user!), clinicIds };
-  });
+  }));
 }
 
 export async function getAccount(db: Db, id: string): Promise<Account> {
@@ -114,22 +115,22 @@ export async function resetPassword({ db, clock }: ServiceDeps, actor: Actor, id
   checkPassword(password, 'password');
   const account = await getAccount(db, id);
   const passwordHash = await hashPassword(password);
-  await db.transaction(async (tx) => {
+  await changingSessions(db, () => db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, mustChangePassword: true, passwordChangedAt: clock.now() }).where(eq(users.id, id));
     await revokeUserSessions(tx, id, clock.now());
     await audit(tx, { action: 'user_reset_password', actorId: actor.userId, entityType: 'user', entityId: id, address: actor.address, at: clock.now() });
-  });
+  }));
   return account;
 }
 
 export async function setActive({ db, clock }: ServiceDeps, actor: Actor, id: string, active: boolean): Promise<Account> {
   if (!active && id === actor.userId) throw new Invalid({ active: 'staff_cannot_deactivate_self' });
   const account = await getAccount(db, id);
-  await db.transaction(async (tx) => {
+  await changingSessions(db, () => db.transaction(async (tx) => {
     await tx.update(users).set({ active }).where(eq(users.id, id));
     if (!active) await revokeUserSessions(tx, id, clock.now());
     await audit(tx, { action: active ? 'user_reactivate' : 'user_deactivate', actorId: actor.userId, entityType: 'user', entityId: id, address: actor.address, at: clock.now() });
-  });
+  }));
   return { ...account, active };
 }
 
@@ -146,16 +147,16 @@ export async function changeOwnPassword(
   if (input.next !== input.confirm) throw new Invalid({ confirm: 'err_password_mismatch' });
   if (input.next === input.current) throw new Invalid({ next: 'err_password_same' });
   const passwordHash = await hashPassword(input.next);
-  await db.transaction(async (tx) => {
+  await changingSessions(db, () => db.transaction(async (tx) => {
     await tx.update(users).set({ passwordHash, mustChangePassword: false, passwordChangedAt: clock.now() }).where(eq(users.id, actor.userId));
     await revokeUserSessions(tx, actor.userId, clock.now(), input.keepSessionIdHash);
     await audit(tx, { action: 'user_change_password', actorId: actor.userId, entityType: 'user', entityId: actor.userId, address: actor.address, at: clock.now() });
-  });
+  }));
 }
 
 export async function setLocale({ db, clock }: ServiceDeps, actor: Actor, locale: Locale): Promise<void> {
-  await db.transaction(async (tx) => {
+  await changingSessions(db, () => db.transaction(async (tx) => {
     await tx.update(users).set({ locale }).where(eq(users.id, actor.userId));
     await audit(tx, { action: 'user_set_locale', actorId: actor.userId, entityType: 'user', entityId: actor.userId, details: { locale }, address: actor.address, at: clock.now() });
-  });
+  }));
 }

@@ -6,6 +6,7 @@ import postgres from 'postgres';
 import { openDatabase, type Database, type Db } from '../../db/client.ts';
 import { ensureAdminUnits } from '../../db/reference-data.ts';
 import { seedDemo } from '../../db/seed.ts';
+import { startSessionCache } from '../../server/auth/session-cache.ts';
 import { rebuildCoverage } from '../../db/synthetic.ts';
 import { sql } from 'drizzle-orm';
 
@@ -72,6 +73,8 @@ export async function openBenchDatabase(serverUrl: string | undefined): Promise<
   try {
     await ensureAdminUnits(database.db);
     await seedDemo(database.db, BENCH_PASSWORD, new Date());
+    // As the server runs (server/main.ts): sessions from memory while it hears of every change.
+    await startSessionCache(database);
   } catch (e) {
     await close();
     throw e;

@@ -18,6 +18,7 @@ export interface TestDatabase {
   db: Db;
   /** For PostgreSQL: the URL of this test's own database. */
   url: string | null;
+  listen: Database['listen'];
   close(): Promise<void>;
 }
 
@@ -63,6 +64,7 @@ export async function createTestDatabase(driver: Driver): Promise<TestDatabase> 
     driver,
     db: database.db,
     url,
+    listen: database.listen,
     close: async () => {
       await database.close();
       await drop();
