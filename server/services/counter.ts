@@ -12,7 +12,7 @@ import { orderInForce } from '../dosing/orders.ts';
 import { NotFound } from '../errors.ts';
 import { audit } from './audit.ts';
 import type { Actor, ServiceDeps } from './context.ts';
-import { counterFacts, takeHomeAllowance } from './dispense.ts';
+import { counterFacts, keepFacts, takeHomeAllowance } from './dispense.ts';
 import { rulesForClinic } from './rule-sets.ts';
 import { searchPatients, type SearchRow } from './patients.ts';
 
@@ -97,14 +97,14 @@ export async function counterCard(db: Db, now: Date, patientId: string, clinicId
   if (scope && !scope.includes(clinicId)) throw new NotFound('clinic');
   // The patient with the photo and the latest diversion in one statement,
   // beside the facts (with a pump dose still unsettled): a card is a few round trips.
-  const [[p], { facts, timeZone, records, unresolvedDoseId }] = await Promise.all([
-    cardPatientQuery(db).execute({ patientId }),
-    counterFacts(db, patientId, clinicId, now),
-  ]);
+  const [[p], read] = await Promise.all([cardPatientQuery(db).execute({ patientId }), counterFacts(db, patientId, clinicId, now)]);
+  const { facts, timeZone, records, unresolvedDoseId } = read;
   if (!p) throw new NotFound('patient');
   const home = facts.episode?.clinicId ?? p.homeClinicId;
   const rules = await rulesForClinic(db, home, facts.today);
   const decision = decideDose(facts, rules.params);
+  // A card that offers a dose: its confirmation may write on these facts, if they still hold then.
+  if ((decision.kind === 'give' || decision.kind === 'reduced') && !unresolvedDoseId) keepFacts(db, patientId, clinicId, read, now);
   const guest = home !== clinicId && facts.guestAuthorisations.some((g) => g.hostClinicId === clinicId);
   const visible = home === clinicId || guest || !scope || scope.includes(p.homeClinicId);
   const order = orderInForce(facts.orders, facts.today);

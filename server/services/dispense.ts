@@ -109,7 +109,7 @@ export async function counterFacts(
   now: Date,
   /** The service day, when the database's zone rules disagree with the application's (see below). */
   dayOverride: string | null = null,
-): Promise<{ facts: CounterFacts; timeZone: string; episodeId: string | null; records: CounterRecord[]; version: number; patientName: string; unresolvedDoseId: string | null }> {
+): Promise<FactsRead> {
   // One statement, so the facts and their version come from one snapshot (see
   // recordDose), in one round trip. The service day is the clinic's local date of `now`.
   const [row] = await factsStatement(db, { patientId, clinicId, now: now.toISOString(), day: dayOverride });
@@ -172,7 +172,71 @@ export async function counterFacts(
     rulings: reviews.flatMap((r) => (r.kind === 'reduced' ? [] : [{ day: today, kind: r.kind, at: r.at }])),
   };
   const records = history.map((h) => ({ id: h.id, requestId: h.requestId, serviceDay: h.serviceDay, outcome: h.outcome, status: h.status, givenMg: h.givenMg, at: h.at, clinicId: h.clinicId, clinicCode: h.clinicCode, byName: h.byName }));
-  return { facts, timeZone: clinic.tz, episodeId: episode?.id ?? null, records, version: patient.version, patientName: patient.fullName, unresolvedDoseId: row.unresolved_dose_id };
+  return {
+    facts,
+    timeZone: clinic.tz,
+    homeTimeZone: episode?.tz ?? null,
+    episodeId: episode?.id ?? null,
+    records,
+    version: patient.version,
+    patientName: patient.fullName,
+    unresolvedDoseId: row.unresolved_dose_id,
+  };
+}
+
+/** The counter's facts of one patient at a clinic, as counterFacts reads them. */
+export interface FactsRead {
+  facts: CounterFacts;
+  /** The counter clinic's time zone: its service day is facts.today. */
+  timeZone: string;
+  /** The home clinic's (the open episode's), on which an order's written day is counted; null without an episode. */
+  homeTimeZone: string | null;
+  episodeId: string | null;
+  records: CounterRecord[];
+  version: number;
+  patientName: string;
+  unresolvedDoseId: string | null;
+}
+
+/**
+ * The facts a card offering a dose was decided on, kept by this server for
+ * its confirmation: the nurse scans, looks and confirms, and the confirmation
+ * does not read them again. They are only ever written on: the dose's write
+ * goes through only if nothing they rest on changed since they were read (the
+ * patient's facts version, the rule set version in force, the counter clinic
+ * still open and on the same time zones), and anything but a write (a
+ * refusal, a changed decision, a retried request) is decided again on facts
+ * read afresh. Taken once. Another server's card, an old one (KEPT_FACTS_MS)
+ * or one of another service day is not used: the facts are read.
+ */
+const KEPT_FACTS_MS = 10 * 60_000;
+/** More cards than a busy facility shows in the time above. */
+const KEPT_FACTS_MAX = 10_000;
+const keptFacts = new WeakMap<Db, Map<string, { read: FactsRead; at: number }>>();
+
+export function keepFacts(db: Db, patientId: string, clinicId: string, read: FactsRead, now: Date): void {
+  let kept = keptFacts.get(db);
+  if (!kept) keptFacts.set(db, (kept = new Map()));
+  const key = `${patientId}/${clinicId}`;
+  kept.delete(key);
+  if (kept.size >= KEPT_FACTS_MAX) kept.delete(kept.keys().next().value!);
+  kept.set(key, { read, at: now.getTime() });
+}
+
+/** Whether a card's facts are kept here for its confirmation (see keepFacts). */
+export function factsKept(db: Db, patientId: string, clinicId: string): boolean {
+  return keptFacts.get(db)?.has(`${patientId}/${clinicId}`) ?? false;
+}
+
+function takeFacts(db: Db, patientId: string, clinicId: string, now: Date): FactsRead | null {
+  const kept = keptFacts.get(db);
+  const key = `${patientId}/${clinicId}`;
+  const entry = kept?.get(key);
+  if (!entry) return null;
+  kept!.delete(key);
+  const age = now.getTime() - entry.at;
+  if (age < 0 || age > KEPT_FACTS_MS || serviceDay(now, entry.read.timeZone) !== entry.read.facts.today) return null;
+  return entry.read;
 }
 
 export interface RecordDoseInput {
@@ -226,12 +290,18 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
   // is ever held across a round trip to the application.
   for (let attempt = 0; attempt < MAX_DECISION_ATTEMPTS; attempt++) {
     const now = clock.now();
-    const { facts, episodeId, records, version, patientName, unresolvedDoseId } = await counterFacts(db, input.patientId, input.clinicId, now);
+    // The facts the card was decided on, if this server showed it (see keepFacts); else read now.
+    const kept = attempt === 0 ? takeFacts(db, input.patientId, input.clinicId, now) : null;
+    const { facts, episodeId, records, version, patientName, unresolvedDoseId, timeZone, homeTimeZone } = kept ?? (await counterFacts(db, input.patientId, input.clinicId, now));
     // The home clinic's rules apply, also to a guest dose elsewhere (R16).
     const rules = await rulesForClinic(db, facts.episode?.clinicId ?? input.clinicId, facts.today);
     const followUp = (): FollowUp => ({ patientName, swallowCheck: rules.params.swallow_check_enabled === 1, takeHomeDays: takeHomeAllowance(facts, rules.params, input.clinicId) });
-    // A retry of a request already recorded (its answer was lost): the same record.
+    // Kept facts are only written on (the write's guard checks them): any other answer is given on facts read now.
     const retried = records.find((r) => r.requestId === input.requestId);
+    const decision = decideDose(facts, rules.params);
+    const writes = !retried && !unresolvedDoseId && (decision.kind === 'give' || decision.kind === 'reduced') && !(input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg));
+    if (kept && !writes) continue;
+    // A retry of a request already recorded (its answer was lost): the same record.
     if (retried) {
       const [row] = await db.select().from(doses).where(eq(doses.id, retried.id));
       return { kind: 'recorded', dose: row!, decision: row!.decision as unknown as Decision, followUp: followUp(), fresh: false };
@@ -239,7 +309,6 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     // A pump dose of any day not yet resolved (a fault waiting for the nurse, a silent pump): nothing more until a person settles it.
     // Asked before the rules, so the nurse is told why (today's unresolved dose also holds the day's slot).
     if (unresolvedDoseId) throw new Conflict('pump_err_unresolved');
-    const decision = decideDose(facts, rules.params);
     if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
     if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };
 
@@ -283,6 +352,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
         address: actor.address,
         details: auditDetails,
         rules: { clinicId: facts.episode?.clinicId ?? input.clinicId, day: facts.today, versionId: rules.versionId },
+        timeZones: { counter: timeZone, home: homeTimeZone },
         pumpId: byPump ? input.pumpId! : null,
       });
       if (!written) {
@@ -325,6 +395,9 @@ type WriteValues = Omit<Dose, 'at' | 'decision'> & {
   rulesVersionId: string;
   rulesClinicId: string;
   rulesDay: string;
+  /** The guard: the time zones the facts were read on, the counter clinic's (still open) and the home clinic's. */
+  counterTz: string;
+  homeTz: string | null;
   claimsSlot: boolean;
   actorId: string;
   details: string;
@@ -342,6 +415,10 @@ const writeStatement = statement<{ id: string }, WriteValues>(
             -- a day close's alerts) are not held up by it, nor hold it up.
             select id from patients
             where id = ${v.patientId}::uuid and facts_version = ${v.version}::bigint
+              -- The clinics are as the facts were read: the counter's still open, the service day and an order's
+              -- written day counted on the same time zones (no version is bumped by a clinic's change).
+              and exists (select 1 from clinics where id = ${v.clinicId}::uuid and active and time_zone = ${v.counterTz}::text)
+              and (${v.homeTz}::text is null or exists (select 1 from clinics where id = ${v.rulesClinicId}::uuid and time_zone = ${v.homeTz}::text))
               -- The rule set version the decision used is still the one in force for the home clinic that day.
               and ${v.rulesVersionId}::uuid = (
                 select v.id from rule_set_versions v
@@ -382,7 +459,14 @@ async function writeDose(
   d: Dose,
   version: number,
   claimsSlot: boolean,
-  a: { actorId: string; address: string | null; details: Record<string, unknown>; rules: { clinicId: string; day: string; versionId: string }; pumpId: string | null },
+  a: {
+    actorId: string;
+    address: string | null;
+    details: Record<string, unknown>;
+    rules: { clinicId: string; day: string; versionId: string };
+    timeZones: { counter: string; home: string | null };
+    pumpId: string | null;
+  },
 ): Promise<boolean> {
   const result = await writeStatement(db, {
     ...d,
@@ -392,6 +476,8 @@ async function writeDose(
     rulesVersionId: a.rules.versionId,
     rulesClinicId: a.rules.clinicId,
     rulesDay: a.rules.day,
+    counterTz: a.timeZones.counter,
+    homeTz: a.timeZones.home,
     claimsSlot,
     actorId: a.actorId,
     details: JSON.stringify(a.details),

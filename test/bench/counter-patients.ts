@@ -19,6 +19,8 @@ import type { BenchContext } from './measure.ts';
 
 /** Days of dose history per patient, as the demo seeds (the counter reads up to 60). */
 export const HISTORY_DAYS = 30;
+/** The first dosable patients (in code order) whose card the seeding's check shows: on this server, their card's facts are then kept. */
+export const CHECKED_DOSABLE = 15;
 /** Written in steps of this many (a multiple of 10, so that the synthetic gaps fall on the same patients). */
 const STEP = 2_000;
 
@@ -114,7 +116,7 @@ export async function addCounterPatients(ctx: BenchContext, db: Db, opts: { benc
 
 /** The server's own decision for a sample, so that a change in the rules shows here and not as a run of 409s. */
 async function checkDecisions(db: Db, patients: CounterPatient[], today: string): Promise<void> {
-  const sample = [...patients.filter((p) => p.dosable).slice(0, 15), ...patients.filter((p) => !p.dosable).slice(0, 5)];
+  const sample = [...patients.filter((p) => p.dosable).slice(0, CHECKED_DOSABLE), ...patients.filter((p) => !p.dosable).slice(0, 5)];
   for (const p of sample) {
     const card = await counterCard(db, new Date(), p.id, p.clinicId, null);
     if (card.today !== today) throw new Error(`the service day changed during the setup (${today} → ${card.today}): run again`);
