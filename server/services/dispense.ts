@@ -210,8 +210,8 @@ export interface FactsRead {
  * or one of another service day is not used: the facts are read.
  */
 const KEPT_FACTS_MS = 10 * 60_000;
-/** More cards than a busy facility shows in the time above. */
-const KEPT_FACTS_MAX = 10_000;
+/** A bound on memory (a card's facts are some 10–25 kB): more cards than a province's counters show in the time above. */
+export const KEPT_FACTS_MAX = 10_000;
 const keptFacts = new WeakMap<Db, Map<string, { read: FactsRead; at: number }>>();
 
 export function keepFacts(db: Db, patientId: string, clinicId: string, read: FactsRead, now: Date): void {
@@ -219,7 +219,11 @@ export function keepFacts(db: Db, patientId: string, clinicId: string, read: Fac
   if (!kept) keptFacts.set(db, (kept = new Map()));
   const key = `${patientId}/${clinicId}`;
   kept.delete(key);
-  if (kept.size >= KEPT_FACTS_MAX) kept.delete(kept.keys().next().value!);
+  // Oldest first (the order they were kept in): the expired ones go, then the oldest beyond the bound.
+  for (const [k, e] of kept) {
+    if (now.getTime() - e.at <= KEPT_FACTS_MS && kept.size < KEPT_FACTS_MAX) break;
+    kept.delete(k);
+  }
   kept.set(key, { read, at: now.getTime() });
 }
 

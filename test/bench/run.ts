@@ -8,7 +8,7 @@
 //                       ratio baseline runs too.
 //   BENCH_PATIENTS      synthetic patients patient-search adds (default 60000).
 //   BENCH_DOSE_RATE     doses a second dose-confirm prepares patients for in each of
-//                       its two windows (default 1000): each request doses a different patient, so a faster
+//                       its two windows (default 800): each request doses a different patient, so a faster
 //                       machine needs more (the run says if they ran out).
 //   BENCH_CLOSE_PATIENTS  patients day-close seeds, in clinics of 3,000 (at most 20;
 //                       default 60000 on PostgreSQL, 3000 on PGlite).

@@ -147,6 +147,17 @@ describeEachDatabase('a confirmation on the card’s kept facts', (get) => {
     expect(factsKept(w.db, p.id, w.clinic.id)).toBe(false);
   });
 
+  it('a card’s facts are kept for 10 minutes: older ones go when the next card is kept', async () => {
+    const w = await world(get().db);
+    const a = await w.addPatient();
+    const b = await w.addPatient();
+    await w.card(a);
+    w.clock.advance(10 * 60_000 + 1);
+    await w.card(b);
+    expect(factsKept(w.db, a.id, w.clinic.id)).toBe(false);
+    expect(factsKept(w.db, b.id, w.clinic.id)).toBe(true);
+  });
+
   it('kept facts are used once: a second confirmation of the same card reads afresh and finds the dose (R9)', async () => {
     const w = await world(get().db);
     const p = await w.addPatient();
