@@ -1,9 +1,11 @@
-// Recording a dose at the counter: read today's order and the history, ask
-// the rules (server/dosing/decision.ts), then claim the day's slot and write
-// the record with its audit row in one statement, only if the patient's facts
-// are still the ones decided on (their version); otherwise decide again. Two
-// counters (or a double click, or a retried request) for one patient cannot
-// both write on the same facts; the slot's primary key is the last net.
+// Recording a dose at the counter: today's order and the history (as the
+// card read them moments before on this server, or read now), the rules
+// (server/dosing/decision.ts), then the day's slot claimed and the record
+// written with its audit row in one statement, only if the patient's facts
+// are still the ones decided on (their version, the rule set version, the
+// clinics); otherwise decide again on facts read afresh. Two counters (or a
+// double click, or a retried request) for one patient cannot both write on
+// the same facts; the slot's primary key is the last net.
 import { randomUUID } from 'node:crypto';
 import { and, asc, eq, gte, sql } from 'drizzle-orm';
 import type { Db } from '../../db/client.ts';
