@@ -33,20 +33,23 @@ export interface Database {
   close(): Promise<void>;
 }
 
-/** Listeners stopped before the database closes (their `down` said first). */
-function listeners(start: (channel: string, events: ListenEvents) => Promise<StopListening>) {
+/** A driver's handle as a Database: what listens on it stops (saying `down`) before the handle closes. */
+function asDatabase(db: Db, kind: DatabaseTarget['kind'], listen: Database['listen'], closeHandle: () => Promise<void>): Database {
   const open = new Set<StopListening>();
   return {
-    listen: async (channel: string, events: ListenEvents): Promise<StopListening> => {
-      const stop = await start(channel, events);
+    db,
+    kind,
+    listen: async (channel, events) => {
+      const stop = await listen(channel, events);
       const once: StopListening = async () => {
         if (open.delete(once)) await stop();
       };
       open.add(once);
       return once;
     },
-    stopAll: async () => {
+    close: async () => {
       await Promise.all([...open].map((stop) => stop()));
+      await closeHandle();
     },
   };
 }
@@ -65,17 +68,15 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
         : await PGlite.create({ extensions });
       const db = drizzlePglite(client, { schema });
       if (migrate) await migratePglite(db, { migrationsFolder: MIGRATIONS_FOLDER });
-      const listening = listeners((channel, events) => listenPglite(client, channel, events));
-      return {
-        db: db as unknown as Db,
-        kind: 'pglite',
-        listen: listening.listen,
-        close: async () => {
-          await listening.stopAll();
+      return asDatabase(
+        db as unknown as Db,
+        'pglite',
+        (channel, events) => listenPglite(client, channel, events),
+        async () => {
           await client.close();
           release();
         },
-      };
+      );
     } catch (e) {
       release();
       throw e;
@@ -104,16 +105,12 @@ export async function openDatabase(target: DatabaseTarget, opts: { migrate?: boo
     connection: { synchronous_commit: 'on', application_name: 'methadone-point', jit: 'off' },
   });
   const db = drizzlePostgres(client, { schema });
-  const listening = listeners((channel, events) => listenPostgres(target.url, channel, events));
-  return {
-    db: db as unknown as Db,
-    kind: 'postgres',
-    listen: listening.listen,
-    close: async () => {
-      await listening.stopAll();
-      await client.end({ timeout: 5 });
-    },
-  };
+  return asDatabase(
+    db as unknown as Db,
+    'postgres',
+    (channel, events) => listenPostgres(target.url, channel, events),
+    () => client.end({ timeout: 5 }),
+  );
 }
 
 const UNAVAILABLE_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'ETIMEDOUT', 'ECONNRESET', 'CONNECT_TIMEOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'EAI_AGAIN', '57P01', '57P02', '57P03', '3D000', '28P01', '28000', '08006', '08001', '08004']);
