@@ -5,35 +5,40 @@
 // transaction, no audit. dose-confirm's `ratio` is taken over it.
 import { Hono } from 'hono';
 import { sql } from 'drizzle-orm';
-import { measureHttp } from './load.ts';
+import type { Db } from '../../db/client.ts';
+import { measureHttp, type HttpTarget } from './load.ts';
 import type { Measure } from './measure.ts';
 
 const TABLE = sql.raw('bench_bare_insert');
+
+/** The bare route and how it is loaded (dose-confirm also measures it right beside its own windows). */
+export async function bareInsertTarget(db: Db): Promise<HttpTarget> {
+  await db.execute(sql`create table if not exists ${TABLE} (
+    id bigint generated always as identity primary key,
+    request_id text not null,
+    at timestamptz not null default now()
+  )`);
+  const app = new Hono();
+  app.post('/insert', async (c) => {
+    const form = await c.req.parseBody();
+    const requestId = typeof form.requestId === 'string' ? form.requestId : '';
+    await db.execute(sql`insert into ${TABLE} (request_id) values (${requestId})`);
+    return c.html('<p class="notice ok">inserted</p>');
+  });
+  return {
+    fetch: app.fetch,
+    path: '/insert',
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    bodies: ['requestId=bare-insert-0123456789'],
+    expectBody: 'inserted',
+  };
+}
 
 export const bareInsert: Measure = {
   name: 'bare-insert',
   async run(ctx) {
     const { db } = await ctx.database();
-    await db.execute(sql`create table if not exists ${TABLE} (
-      id bigint generated always as identity primary key,
-      request_id text not null,
-      at timestamptz not null default now()
-    )`);
-    const app = new Hono();
-    app.post('/insert', async (c) => {
-      const form = await c.req.parseBody();
-      const requestId = typeof form.requestId === 'string' ? form.requestId : '';
-      await db.execute(sql`insert into ${TABLE} (request_id) values (${requestId})`);
-      return c.html('<p class="notice ok">inserted</p>');
-    });
-    const result = await measureHttp('bare-insert', ctx, {
-      fetch: app.fetch,
-      path: '/insert',
-      method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded' },
-      bodies: ['requestId=bare-insert-0123456789'],
-      expectBody: 'inserted',
-    });
-    return [result];
+    return [await measureHttp('bare-insert', ctx, await bareInsertTarget(db))];
   },
 };

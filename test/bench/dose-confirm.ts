@@ -7,7 +7,10 @@
 // one statement writes the dose, its slot and its audit row if the facts
 // still hold) and answers the working area with "given". The audit sealer runs
 // beside it every second, as the server's does. Its `ratio` is over
-// bare-insert, one row into a small table through the same pool.
+// bare-insert, one row into a small table through the same pool, measured
+// right before and right after each window (their mean): on a shared machine
+// whose speed drifts within minutes, a baseline from minutes earlier moved
+// the ratio by a third.
 //
 // Two windows, each on patients of its own:
 //   dose-confirm       as at the counter: each patient's card was shown on
@@ -27,8 +30,10 @@ import { loadConfig } from '../../server/config.ts';
 import { startAuditSealer } from '../../server/jobs/scheduler.ts';
 import { KEPT_FACTS_MAX } from '../../server/services/dispense.ts';
 import { addCounterPatients, CHECKED_DOSABLE as SAMPLED, HISTORY_DAYS, nurseApp, type CounterPatient } from './counter-patients.ts';
+import { bareInsertTarget } from './bare-insert.ts';
 import { measureHttp } from './load.ts';
 import type { Measure } from './measure.ts';
+import { round, type BenchResult } from './report.ts';
 
 /**
  * The doses a second the patients are prepared for, in each window (a loaded
@@ -107,12 +112,26 @@ export const doseConfirm: Measure = {
     // The server's audit sealer at its default pace, so its work is in the figures.
     let sealFailure: unknown = null;
     const stopSealer = startAuditSealer(db, loadConfig({}).AUDIT_SEAL_SECONDS, (e) => (sealFailure ??= e));
+    // The ratio's baseline measured right before and right after each window, on
+    // the same database: this machine's speed drifts by a third within minutes.
+    const bare = await bareInsertTarget(db);
+    const bracketed = async (name: string, bodies: string[]): Promise<BenchResult> => {
+      const before = await measureHttp('bare-insert', ctx, bare);
+      ctx.log(`${name}: ${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s, ${ctx.connections} connections`);
+      const r = await measureHttp(name, ctx, target(bodies));
+      const after = await measureHttp('bare-insert', ctx, bare);
+      const baseline = ((before.per_s ?? 0) + (after.per_s ?? 0)) / 2;
+      return {
+        ...r,
+        ...(r.per_s !== undefined && baseline > 0 ? { ratio: round(r.per_s / baseline, 3) } : {}),
+        notes: [`ratio over bare-insert measured right before and after it: ${before.per_s}/s and ${after.per_s}/s`, ...(r.notes ?? [])],
+      };
+    };
     try {
-      ctx.log(`dose-confirm@cold: ${ctx.warmupSeconds} s warm-up + ${ctx.seconds} s, ${ctx.connections} connections, no card shown before`);
-      const coldResult = await measureHttp('dose-confirm@cold', ctx, target(bodiesOf(cold)));
+      const coldResult = await bracketed('dose-confirm@cold', bodiesOf(cold));
       ctx.log(`dose-confirm: showing the cards of ${carded.length} patients first (not timed)`);
       const shown = await showCards(fetch, headers, carded, ctx.connections);
-      const result = await measureHttp('dose-confirm', ctx, target(bodiesOf(carded)));
+      const result = await bracketed('dose-confirm', bodiesOf(carded));
       if (sealFailure) throw sealFailure;
       const seeded = `${count} patients seeded (${dosable.length} dosable today, ${today}) with ${HISTORY_DAYS} days of history in ${seconds.toFixed(1)} s`;
       return [

@@ -176,8 +176,9 @@ async function main(): Promise<number> {
   }
 
   for (const r of results) {
-    // A measure's other windows (dose-confirm@cold) are over the same baseline.
-    const base = selected.find((m) => m.name === r.bench.split('@')[0])?.ratioTo;
+    // A measure that took its own baseline beside it (dose-confirm) has set its ratio.
+    if (r.ratio !== undefined) continue;
+    const base = selected.find((m) => m.name === r.bench)?.ratioTo;
     const baseline = base ? results.find((b) => b.bench === base) : undefined;
     if (r.per_s !== undefined && baseline?.per_s) r.ratio = round(r.per_s / baseline.per_s, 3);
   }
