@@ -5,9 +5,10 @@
 // The codes of PATIENTS synthetic patients with dose history are scanned in
 // turn at their home clinic's counter: seven in ten get 'give', the others a
 // doctor's review for missed days (db/synthetic.ts). Read only: no dose is
-// recorded. The figure of record is p99 (goal: under 20 ms), under the
-// runner's `connections` like every measure; counter-card@1 then scans from
-// one connection, one request at a time: the time a card takes with no queue.
+// recorded. Goal: p99 under 20 ms for the card a nurse waits for after her
+// scan: counter-card@1 scans from one connection, one request at a time (a
+// counter has one scanner). counter-card runs under the runner's
+// `connections` like every measure, for the load's figures.
 import { rng } from '../../db/synthetic.ts';
 import { addCounterPatients, HISTORY_DAYS, nurseApp } from './counter-patients.ts';
 import { measureHttp } from './load.ts';
