@@ -130,4 +130,23 @@ describeEachDatabase('sessions kept in memory', (get) => {
     expect((await again.get('/home')).res.status).toBe(200);
     expect(cache.get(tokenHash(again.cookies.get('mp_session')!))).toBeDefined();
   });
+
+  it('PostgreSQL: a listening connection that goes silent without closing is counted down by its heartbeat', async (ctx) => {
+    const { url, driver } = get();
+    // The backend is paused with SIGSTOP: only when the server runs on this machine (CI's does).
+    if (driver !== 'postgres' || !['127.0.0.1', 'localhost'].includes(new URL(url!).hostname)) ctx.skip();
+    const { db, cache, idHash } = await setup();
+    expect(cache.get(idHash)).toBeDefined();
+    const found = (await db.execute(sql`select pid from pg_stat_activity where application_name = ${LISTENER_APPLICATION_NAME} and datname = current_database()`)) as unknown as { pid: number }[];
+    const pid = found[0]!.pid;
+    process.kill(pid, 'SIGSTOP');
+    try {
+      // Heartbeat every 5 s, answered within 3 s.
+      await until(() => !cache.live, 15_000, 'the silent listener is counted down');
+      expect(cache.get(idHash)).toBeUndefined();
+    } finally {
+      process.kill(pid, 'SIGCONT');
+    }
+    await until(() => cache.live, 15_000, 'a new listener is up');
+  }, 40_000);
 });
