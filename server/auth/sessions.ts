@@ -94,29 +94,26 @@ export async function loadSession(db: Db, token: string, now: Date, policy: Sess
   const idHash = tokenHash(token);
   const idleSince = new Date(now.getTime() - policy.idleMinutes * 60_000);
   const cache = sessionCacheOf<SessionUser>(db);
-  const kept = cache?.get(idHash);
-  if (kept && kept.expiresAt > now && kept.lastSeenAt > idleSince) {
-    if (!passive && now.getTime() - kept.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
-      await touchQuery(db).execute({ idHash, now: now.toISOString() });
-      kept.lastSeenAt = now;
-    }
-    return { idHash, csrfToken: kept.csrfToken, user: kept.user };
+  let entry = cache?.get(idHash);
+  // Past an expiry by what this server kept: another server may have kept it alive since, so only the database says it is gone.
+  if (entry && !(entry.expiresAt > now && entry.lastSeenAt > idleSince)) {
+    cache!.delete(idHash);
+    entry = undefined;
   }
-  // Another server may have kept it alive since: only the database says it is gone.
-  if (kept) cache!.delete(idHash);
-  const generation = cache?.generation ?? 0;
-  const [row] = await sessionQuery(db).execute({ idHash, now: now.toISOString(), idleSince: idleSince.toISOString() });
-  if (!row) return null;
-  let lastSeenAt = row.lastSeenAt;
-  if (!passive && now.getTime() - row.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
+  if (!entry) {
+    const generation = cache?.generation ?? 0;
+    const [row] = await sessionQuery(db).execute({ idHash, now: now.toISOString(), idleSince: idleSince.toISOString() });
+    if (!row) return null;
+    const { csrfToken, lastSeenAt, expiresAt, clinicIds, ...rest } = row;
+    // Shared by the requests that find it kept: frozen, so none can change it for the others.
+    entry = { csrfToken, lastSeenAt, expiresAt, user: Object.freeze({ ...rest, clinicIds: Object.freeze(parseTextArray(clinicIds)) as string[] }) };
+    cache?.put(idHash, entry, generation);
+  }
+  if (!passive && now.getTime() - entry.lastSeenAt.getTime() > TOUCH_EVERY_MS) {
     await touchQuery(db).execute({ idHash, now: now.toISOString() });
-    lastSeenAt = now;
+    entry.lastSeenAt = now;
   }
-  const { csrfToken, lastSeenAt: _seen, expiresAt, clinicIds, ...rest } = row;
-  // Shared by the requests that find it kept: frozen, so none can change it for the others.
-  const user: SessionUser = Object.freeze({ ...rest, clinicIds: Object.freeze(parseTextArray(clinicIds)) as string[] });
-  cache?.put(idHash, { csrfToken, lastSeenAt, expiresAt, user }, generation);
-  return { idHash, csrfToken, user };
+  return { idHash, csrfToken: entry.csrfToken, user: entry.user };
 }
 
 /** postgres.js parses text[] into an array; PGlite may too, or hand back the literal. */

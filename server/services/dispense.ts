@@ -215,11 +215,12 @@ const KEPT_FACTS_MS = 10 * 60_000;
 /** A bound on memory (a card's facts are some 10–25 kB): more cards than a province's counters show in the time above. */
 export const KEPT_FACTS_MAX = 10_000;
 const keptFacts = new WeakMap<Db, Map<string, { read: FactsRead; at: number }>>();
+const factsKey = (patientId: string, clinicId: string) => `${patientId}/${clinicId}`;
 
 export function keepFacts(db: Db, patientId: string, clinicId: string, read: FactsRead, now: Date): void {
   let kept = keptFacts.get(db);
   if (!kept) keptFacts.set(db, (kept = new Map()));
-  const key = `${patientId}/${clinicId}`;
+  const key = factsKey(patientId, clinicId);
   kept.delete(key);
   // Oldest first (the order they were kept in): the expired ones go, then the oldest beyond the bound.
   for (const [k, e] of kept) {
@@ -231,12 +232,12 @@ export function keepFacts(db: Db, patientId: string, clinicId: string, read: Fac
 
 /** Whether a card's facts are kept here for its confirmation (see keepFacts). */
 export function factsKept(db: Db, patientId: string, clinicId: string): boolean {
-  return keptFacts.get(db)?.has(`${patientId}/${clinicId}`) ?? false;
+  return keptFacts.get(db)?.has(factsKey(patientId, clinicId)) ?? false;
 }
 
 function takeFacts(db: Db, patientId: string, clinicId: string, now: Date): FactsRead | null {
   const kept = keptFacts.get(db);
-  const key = `${patientId}/${clinicId}`;
+  const key = factsKey(patientId, clinicId);
   const entry = kept?.get(key);
   if (!entry) return null;
   kept!.delete(key);
@@ -305,8 +306,10 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     // Kept facts are only written on (the write's guard checks them): any other answer is given on facts read now.
     const retried = records.find((r) => r.requestId === input.requestId);
     const decision = decideDose(facts, rules.params);
-    const writes = !retried && !unresolvedDoseId && (decision.kind === 'give' || decision.kind === 'reduced') && !(input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg));
-    if (kept && !writes) continue;
+    const dosable = decision.kind === 'give' || decision.kind === 'reduced';
+    // What the card showed is no longer the decision (another counter dosed meanwhile, a doctor changed the order).
+    const changed = dosable && !!input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg);
+    if (kept && (retried || unresolvedDoseId || !dosable || changed)) continue;
     // A retry of a request already recorded (its answer was lost): the same record.
     if (retried) {
       const [row] = await db.select().from(doses).where(eq(doses.id, retried.id));
@@ -316,7 +319,7 @@ export async function recordDose({ db, clock }: ServiceDeps, actor: Actor, input
     // Asked before the rules, so the nurse is told why (today's unresolved dose also holds the day's slot).
     if (unresolvedDoseId) throw new Conflict('pump_err_unresolved');
     if (decision.kind !== 'give' && decision.kind !== 'reduced') return { kind: 'refused', decision };
-    if (input.expected && (input.expected.part !== decision.part || input.expected.mg !== decision.mg)) return { kind: 'changed', decision };
+    if (changed) return { kind: 'changed', decision };
 
     // R10: signs of intoxication withhold the dose until a doctor decides.
     const outcome = input.intoxication !== 'none' ? 'withheld' : input.outcome;
