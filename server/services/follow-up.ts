@@ -90,30 +90,37 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
     contact_by: string | null;
   }>(
     db,
+    // The clinic's open episodes are narrowed to those with no covered day
+    // since the day counted first (one probe of the slots' primary key each),
+    // and only then joined to the patients and their contacts: joined first,
+    // the planner read every patient of every clinic to find a thousand.
     sql`with cl as (
-          select c.id, c.code, c.time_zone,
+          select c.id, c.code, c.time_zone, (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today,
                  exists (select 1 from day_closes d where d.clinic_id = c.id and d.service_day = (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today_closed
           from clinics c where c.id = any(${pgArray(ids)}::uuid[])
+        ), missing as materialized (
+          select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed, lc.day
+          from cl
+          join episodes e on e.clinic_id = cl.id and e.end_date is null
+          cross join lateral (select max(s.service_day) as day from dose_slots s where s.patient_id = e.patient_id and s.service_day <= cl.today) lc
+          where lc.day is null or lc.day < cl.today - case when cl.today_closed then 0 else 1 end
         )
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
-               p.next_of_kin_name, p.next_of_kin_phone, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
-               p.counsellor_id, cu.full_name as counsellor_name, e.start_date::text as start_date, lc.day::text as last_covered,
-               (select a.level from alerts a where a.episode_id = e.id and a.closed_at is null and a.level <> 'review'
+               p.next_of_kin_name, p.next_of_kin_phone, m.clinic_id, m.clinic_code, m.time_zone, m.today_closed,
+               p.counsellor_id, cu.full_name as counsellor_name, m.start_date::text as start_date, m.day::text as last_covered,
+               (select a.level from alerts a where a.episode_id = m.id and a.closed_at is null and a.level <> 'review'
                  order by array_position(array['missed','counsellor','doctor','dropout'], a.level) desc limit 1) as alert_level,
                ct.at as contact_at, ct.method as contact_method, ct.outcome as contact_outcome, ct.next_action_date::text as contact_next,
                ct.hold_until::text as contact_hold, ct.return_date::text as contact_return, ctu.full_name as contact_by
-        from cl
-        join episodes e on e.clinic_id = cl.id and e.end_date is null
-        join patients p on p.id = e.patient_id
+        from missing m
+        -- offset 0: one lookup by primary key per patient on the list, never a scan of all patients.
+        cross join lateral (select * from patients p where p.id = m.patient_id
+                              ${f.counsellor === 'none' ? sql`and p.counsellor_id is null` : f.counsellor ? sql`and p.counsellor_id = ${f.counsellor}::uuid` : sql``} offset 0) p
         left join users cu on cu.id = p.counsellor_id
         left join communes cm on cm.code = p.commune_code
         left join provinces pv on pv.code = p.province_code
-        left join lateral (select max(s.service_day) as day from dose_slots s where s.patient_id = p.id
-                             and s.service_day <= (${now.toISOString()}::timestamptz at time zone cl.time_zone)::date) lc on true
         left join lateral (select c.* from contacts c where c.patient_id = p.id order by c.at desc limit 1) ct on true
-        left join users ctu on ctu.id = ct.by
-        where (lc.day is null or lc.day < (${now.toISOString()}::timestamptz at time zone cl.time_zone)::date - case when cl.today_closed then 0 else 1 end)
-          ${f.counsellor === 'none' ? sql`and p.counsellor_id is null` : f.counsellor ? sql`and p.counsellor_id = ${f.counsellor}::uuid` : sql``}`,
+        left join users ctu on ctu.id = ct.by`,
   );
   const out: MissedRow[] = [];
   // Today and the day counted, once per clinic (not per row).
