@@ -1,9 +1,12 @@
 // GET /followup?clinic=…&counsellor=all: the counsellor's missed-dose list
 // (server/services/follow-up.ts missedList, views/pages/followup.tsx), the
 // whole page through the real app with a logged-in counsellor's session.
-// Goal: p99 under 50 ms, under the runner's `connections` like every
-// measure; missed-list@1 then asks from one connection, one request at a
-// time: the time the page takes with no queue.
+// Goal: p99 under 50 ms for the list a counsellor waits for when she opens
+// it: missed-list@1 asks from one connection, one request at a time, as
+// counter-card@1 does for the nurse's card. missed-list runs under the
+// runner's `connections` like every measure, with no pause between requests:
+// its per_s is how many lists a second the server can give (its p99 is about
+// connections / per_s, the queue's length).
 //
 // One clinic of its own (ML01: a counsellor, doctor, nurse and manager) with
 // PATIENTS patients in open episodes (db/synthetic.ts: names, phones,
