@@ -91,19 +91,23 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
   }>(
     db,
     // The clinic's open episodes are narrowed to those with no covered day
-    // since the day counted first (one probe of the slots' primary key each),
-    // and only then joined to the patients and their contacts: joined first,
-    // the planner read every patient of every clinic to find a thousand.
-    sql`with cl as (
-          select c.id, c.code, c.time_zone, (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today,
-                 exists (select 1 from day_closes d where d.clinic_id = c.id and d.service_day = (${now.toISOString()}::timestamptz at time zone c.time_zone)::date) as today_closed
-          from clinics c where c.id = any(${pgArray(ids)}::uuid[])
+    // from the day counted through today first (one probe of the slots'
+    // primary key each, an anti-join), and only then joined to the patients
+    // and their contacts: joined first, the planner read every patient of
+    // every clinic to find a thousand. The clinics' days are worked out once
+    // (cl is materialized): inlined, each probe converted the time zone again.
+    sql`with cl as materialized (
+          select c.id, c.code, c.time_zone, d.today,
+                 exists (select 1 from day_closes x where x.clinic_id = c.id and x.service_day = d.today) as today_closed
+          from clinics c cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) d
+          where c.id = any(${pgArray(ids)}::uuid[])
         ), missing as materialized (
-          select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed, lc.day
+          select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
+                 (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day < cl.today - case when cl.today_closed then 0 else 1 end) as day
           from cl
           join episodes e on e.clinic_id = cl.id and e.end_date is null
-          cross join lateral (select max(s.service_day) as day from dose_slots s where s.patient_id = e.patient_id and s.service_day <= cl.today) lc
-          where lc.day is null or lc.day < cl.today - case when cl.today_closed then 0 else 1 end
+          where not exists (select 1 from dose_slots s where s.patient_id = e.patient_id
+                              and s.service_day between cl.today - case when cl.today_closed then 0 else 1 end and cl.today)
         )
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
                p.next_of_kin_name, p.next_of_kin_phone, m.clinic_id, m.clinic_code, m.time_zone, m.today_closed,
