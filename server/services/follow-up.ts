@@ -97,17 +97,17 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
     // every clinic to find a thousand. The clinics' days are worked out once
     // (cl is materialized): inlined, each probe converted the time zone again.
     sql`with cl as materialized (
-          select c.id, c.code, c.time_zone, d.today,
-                 exists (select 1 from day_closes x where x.clinic_id = c.id and x.service_day = d.today) as today_closed
-          from clinics c cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) d
+          select c.id, c.code, c.time_zone, d.today, k.today_closed, d.today - case when k.today_closed then 0 else 1 end as as_of
+          from clinics c
+          cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) d
+          cross join lateral (select exists (select 1 from day_closes x where x.clinic_id = c.id and x.service_day = d.today) as today_closed) k
           where c.id = any(${pgArray(ids)}::uuid[])
         ), missing as materialized (
           select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
-                 (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day < cl.today - case when cl.today_closed then 0 else 1 end) as day
+                 (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day < cl.as_of) as day
           from cl
           join episodes e on e.clinic_id = cl.id and e.end_date is null
-          where not exists (select 1 from dose_slots s where s.patient_id = e.patient_id
-                              and s.service_day between cl.today - case when cl.today_closed then 0 else 1 end and cl.today)
+          where not exists (select 1 from dose_slots s where s.patient_id = e.patient_id and s.service_day between cl.as_of and cl.today)
         )
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
                p.next_of_kin_name, p.next_of_kin_phone, m.clinic_id, m.clinic_code, m.time_zone, m.today_closed,
