@@ -75,7 +75,8 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
     clinic_id: string;
     clinic_code: string;
     time_zone: string;
-    today_closed: boolean;
+    today: string;
+    as_of: string;
     counsellor_id: string | null;
     counsellor_name: string | null;
     start_date: string;
@@ -97,20 +98,20 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
     // every clinic to find a thousand. The clinics' days are worked out once
     // (cl is materialized): inlined, each probe converted the time zone again.
     sql`with cl as materialized (
-          select c.id, c.code, c.time_zone, d.today, k.today_closed, d.today - case when k.today_closed then 0 else 1 end as as_of
+          select c.id, c.code, c.time_zone, d.today, d.today - case when k.today_closed then 0 else 1 end as as_of
           from clinics c
           cross join lateral (select (${now.toISOString()}::timestamptz at time zone c.time_zone)::date as today) d
           cross join lateral (select exists (select 1 from day_closes x where x.clinic_id = c.id and x.service_day = d.today) as today_closed) k
           where c.id = any(${pgArray(ids)}::uuid[])
         ), missing as materialized (
-          select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today_closed,
+          select e.id, e.patient_id, e.start_date, cl.id as clinic_id, cl.code as clinic_code, cl.time_zone, cl.today, cl.as_of,
                  (select max(s.service_day) from dose_slots s where s.patient_id = e.patient_id and s.service_day < cl.as_of) as day
           from cl
           join episodes e on e.clinic_id = cl.id and e.end_date is null
           where not exists (select 1 from dose_slots s where s.patient_id = e.patient_id and s.service_day between cl.as_of and cl.today)
         )
         select p.id as patient_id, p.code, p.full_name, p.phone, p.phone2, p.street, cm.name as commune, pv.name as province, p.former_address,
-               p.next_of_kin_name, p.next_of_kin_phone, m.clinic_id, m.clinic_code, m.time_zone, m.today_closed,
+               p.next_of_kin_name, p.next_of_kin_phone, m.clinic_id, m.clinic_code, m.time_zone, m.today::text as today, m.as_of::text as as_of,
                p.counsellor_id, cu.full_name as counsellor_name, m.start_date::text as start_date, m.day::text as last_covered,
                (select a.level from alerts a where a.episode_id = m.id and a.closed_at is null and a.level <> 'review'
                  order by array_position(array['missed','counsellor','doctor','dropout'], a.level) desc limit 1) as alert_level,
@@ -127,16 +128,9 @@ export async function missedList(db: Db, now: Date, clinicIds: string[], f: Miss
         left join users ctu on ctu.id = ct.by`,
   );
   const out: MissedRow[] = [];
-  // Today and the day counted, once per clinic (not per row).
-  const days = new Map<string, { today: string; asOf: string }>();
   for (const r of found) {
-    let day = days.get(r.clinic_id);
-    if (!day) {
-      const today = serviceDay(now, r.time_zone);
-      day = { today, asOf: r.today_closed ? today : addDays(today, -1) };
-      days.set(r.clinic_id, day);
-    }
-    const { today, asOf } = day;
+    // The clinic's today and the day counted, as the query narrowed the list on them.
+    const { today, as_of: asOf } = r;
     const missed = missedAtClose(r.last_covered, r.start_date, asOf);
     if (missed < 1) continue;
     const bucket = bucketOf(missed);
